@@ -1,0 +1,42 @@
+# Quick start: `make run` and `make test` set up whatever is missing first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test unit lint crd controlplane bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Build (or reuse from the cache outside the work tree) the local control plane binaries.
+controlplane: setup
+	hack/controlplane/build.sh
+
+run: setup
+	$(BIN)/msctl render -f samples/hf-decode/modelservice.yaml -b samples/hf-decode/baseconfig.yaml
+
+test: setup controlplane
+	$(BIN)/pytest
+
+unit: setup
+	$(BIN)/pytest tests/unit
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy ms_engine
+
+crd: setup
+	$(BIN)/msctl crd > deploy/crds/llm-d.ai_modelservices.yaml
+
+bench: setup
+	$(BIN)/python bench/render.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

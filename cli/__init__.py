@@ -1,0 +1,1 @@
+"""The `msctl` command line: render offline, run one stage, manage a local control plane."""
