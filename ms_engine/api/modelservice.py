@@ -1,0 +1,214 @@
+"""The ModelService resource (`llm-d.ai/v1alpha1`), field for field the original controller's API.
+
+These models are the single source of truth: `msctl crd` generates the CRD schema from them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ms_engine.api.common import ApiModel, FreeForm, Quantity
+
+GROUP = "llm-d.ai"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "ModelService"
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+class ObjectMeta(BaseModel):
+    """The metadata we read; everything else the API server keeps is passed through."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=253)]
+    namespace: str | None = None
+    uid: str | None = None
+    generation: int | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class ObjectReference(ApiModel):
+    """Reference to the BaseConfig ConfigMap; an empty namespace means the ModelService's own."""
+
+    name: NonEmpty
+    namespace: str | None = None
+    api_version: str | None = None
+    kind: str | None = None
+    uid: str | None = None
+    resource_version: str | None = None
+    field_path: str | None = None
+
+
+class Port(ApiModel):
+    """A named port that templates read with `getPort("name")`."""
+
+    name: NonEmpty
+    port: int = Field(ge=1, le=65535)
+
+
+class ParentReference(ApiModel):
+    """Gateway API ParentReference: where the HTTPRoute attaches."""
+
+    name: NonEmpty
+    group: str | None = None
+    kind: str | None = None
+    namespace: str | None = None
+    section_name: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+
+
+class Routing(ApiModel):
+    """How clients reach the model. `modelName` is what clients send in the OpenAI `model` field."""
+
+    model_name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    ports: list[Port] = Field(default_factory=list)
+    gateway_refs: list[ParentReference] = Field(default_factory=list, max_length=32)
+
+
+class ModelArtifacts(ApiModel):
+    """Where the model comes from: `hf://org/model`, `pvc://claim/path`, `oci://image::path`."""
+
+    uri: NonEmpty
+    auth_secret_name: str | None = None
+    size: Quantity | None = None
+
+
+class EnvVar(ApiModel):
+    """A container environment variable: `value` or `valueFrom`."""
+
+    name: NonEmpty
+    value: str | None = None
+    value_from: FreeForm | None = None
+
+
+class ResourceRequirements(ApiModel):
+    limits: dict[str, Quantity] | None = None
+    requests: dict[str, Quantity] | None = None
+    claims: list[FreeForm] | None = None
+
+
+class ContainerSpec(ApiModel):
+    """What a ModelService may set on a container. Ports, probes, volumes and the rest come from
+    the BaseConfig; `name` matches the BaseConfig container it overrides."""
+
+    name: NonEmpty
+    image: str | None = None
+    command: list[str] | None = None
+    args: list[str] | None = None
+    env: list[EnvVar] | None = None
+    env_from: list[FreeForm] | None = None
+    resources: ResourceRequirements | None = None
+    mount_model_volume: bool = False
+
+
+class Parallelism(ApiModel):
+    tensor: int | None = Field(default=None, ge=1)
+    data: int | None = Field(default=None, ge=1)
+
+
+class AcceleratorTypes(ApiModel):
+    """Schedule only on nodes whose `labelKey` has one of `labelValues`."""
+
+    label_key: NonEmpty
+    label_values: list[NonEmpty] = Field(min_length=1)
+
+
+class PodSpecOverrides(ApiModel):
+    """The part of a role a ModelService controls (the EPP's section has only this)."""
+
+    replicas: int | None = Field(default=None, ge=0)
+    containers: list[ContainerSpec] = Field(default_factory=list)
+    init_containers: list[ContainerSpec] = Field(default_factory=list)
+
+
+class PDSpec(PodSpecOverrides):
+    """A prefill or decode role."""
+
+    parallelism: Parallelism | None = None
+    accelerator_types: AcceleratorTypes | None = None
+
+
+class ModelServiceSpec(ApiModel):
+    base_config_map_ref: ObjectReference | None = None
+    routing: Routing
+    model_artifacts: ModelArtifacts
+    decouple_scaling: bool = False
+    decode: PDSpec | None = None
+    prefill: PDSpec | None = None
+    endpoint_picker: PodSpecOverrides | None = None
+
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+
+class Condition(ApiModel):
+    type: NonEmpty
+    status: ConditionStatus
+    reason: str = ""
+    message: str = ""
+    last_transition_time: str | None = None
+    observed_generation: int | None = None
+
+
+class ObjectRef(ApiModel):
+    """A child the controller made: enough to find it again."""
+
+    api_version: str | None = None
+    kind: str | None = None
+    name: NonEmpty
+    namespace: str | None = None
+
+
+class ModelServiceStatus(ApiModel):
+    """What the controller observed. Refs name only children that exist."""
+
+    observed_generation: int | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    decode_deployment_ref: ObjectRef | None = None
+    prefill_deployment_ref: ObjectRef | None = None
+    epp_deployment_ref: ObjectRef | None = None
+    decode_service_ref: ObjectRef | None = None
+    prefill_service_ref: ObjectRef | None = None
+    epp_service_ref: ObjectRef | None = None
+    inference_pool_ref: ObjectRef | None = None
+    inference_model_ref: ObjectRef | None = None
+    http_route_ref: ObjectRef | None = None
+    epp_role_binding: ObjectRef | None = None
+    pd_service_account_ref: ObjectRef | None = None
+    epp_service_account_ref: ObjectRef | None = None
+    config_map_names: list[str] = Field(default_factory=list)
+    prefill_ready: str | None = None
+    decode_ready: str | None = None
+    epp_ready: str | None = None
+    prefill_available: int | None = None
+    decode_available: int | None = None
+    epp_available: int | None = None
+
+
+class ModelService(ApiModel):
+    """The whole resource as a user writes it (status is optional and ignored by rendering)."""
+
+    api_version: Literal["llm-d.ai/v1alpha1"]
+    kind: Literal["ModelService"]
+    metadata: ObjectMeta
+    spec: ModelServiceSpec
+    status: ModelServiceStatus | None = None
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    def role(self, role: str) -> PDSpec | None:
+        """The `decode` or `prefill` section."""
+        section: PDSpec | None = getattr(self.spec, role)
+        return section
+
+
+def parse_model_service(document: Any) -> ModelService:
+    """Validate a decoded YAML/JSON document as a ModelService (raises pydantic's error)."""
+    return ModelService.model_validate(document)
