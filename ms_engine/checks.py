@@ -1,0 +1,241 @@
+"""Wiring checks: P/D mistakes that a cluster accepts and that break only at request time.
+
+Each check reads the finished render and returns warnings naming the object and field.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import yaml
+
+from ms_engine import gie
+from ms_engine.api.baseconfig import (
+    DECODE_DEPLOYMENT,
+    EPP_DEPLOYMENT,
+    HTTP_ROUTE,
+    INFERENCE_POOL,
+    PREFILL_DEPLOYMENT,
+)
+from ms_engine.context import RenderContext
+from ms_engine.hookspecs import hookimpl
+from ms_engine.names import DECODE, PREFILL
+from ms_engine.problems import RENDER, Problem, Reason, Severity
+
+ROLE_KEYS = {DECODE: DECODE_DEPLOYMENT, PREFILL: PREFILL_DEPLOYMENT}
+NIXL_HOST_ENV = "VLLM_NIXL_SIDE_CHANNEL_HOST"
+
+
+def warning(message: str, where: str) -> Problem:
+    return Problem(message, where, severity=Severity.WARNING, reason=Reason.WIRING, document=RENDER)
+
+
+def pod_spec(deployment: dict[str, Any]) -> dict[str, Any]:
+    return ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+
+
+def serving_containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Containers that run for the pod's life: regular ones and native sidecars."""
+    yield from spec.get("containers") or []
+    for container in spec.get("initContainers") or []:
+        if container.get("restartPolicy") == "Always":
+            yield container
+
+
+def container_ports(spec: dict[str, Any]) -> set[int]:
+    return {
+        port["containerPort"]
+        for container in serving_containers(spec)
+        for port in container.get("ports") or []
+        if isinstance(port.get("containerPort"), int)
+    }
+
+
+def command_words(container: dict[str, Any]) -> list[str]:
+    """command + args as words; a `sh -c "..."` script is split into its words too."""
+    words: list[str] = []
+    for part in [*(container.get("command") or []), *(container.get("args") or [])]:
+        text = str(part)
+        if " " in text.strip():
+            try:
+                words.extend(shlex.split(text))
+            except ValueError:
+                words.extend(text.split())
+        else:
+            words.append(text)
+    return words
+
+
+def flag_value(words: list[str], flag: str) -> str | None:
+    for index, word in enumerate(words):
+        if word == flag and index + 1 < len(words):
+            return words[index + 1]
+        if word.startswith(flag + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def served_model(container: dict[str, Any]) -> str | None:
+    """What a vLLM container serves: `--served-model-name`, else `--model`, else `serve <model>`."""
+    words = command_words(container)
+    for flag in ("--served-model-name", "--model"):
+        value = flag_value(words, flag)
+        if value:
+            return value
+    if "serve" in words:
+        index = words.index("serve")
+        if index + 1 < len(words) and not words[index + 1].startswith("-"):
+            return words[index + 1]
+    return None
+
+
+def check_target_ports(context: RenderContext) -> Iterable[Problem]:
+    pool = context.objects.get(INFERENCE_POOL)
+    if pool is None:
+        return
+    field = "spec.targetPortNumber" if gie.is_legacy_pool(pool) else "spec.targetPorts"
+    for role, key in ROLE_KEYS.items():
+        deployment = context.objects.get(key)
+        if deployment is None:
+            continue
+        ports = container_ports(pod_spec(deployment))
+        for number in gie.pool_target_ports(pool):
+            if number not in ports:
+                have = ", ".join(str(p) for p in sorted(ports)) or "none"
+                yield warning(
+                    f"{field} {number} is not a container port of the {role} pods "
+                    f"(they expose: {have}), so the pool cannot reach them",
+                    f"InferencePool/{pool['metadata']['name']}",
+                )
+
+
+def _profiles(text: str) -> list[str] | None:
+    """Scheduling profile names of an EndpointPickerConfig text, or None if it is not one."""
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(parsed, dict) or parsed.get("kind") != "EndpointPickerConfig":
+        return None
+    return [
+        str(p.get("name")) for p in parsed.get("schedulingProfiles") or [] if isinstance(p, dict)
+    ]
+
+
+def endpoint_picker_configs(context: RenderContext, epp: dict[str, Any]) -> list[list[str]]:
+    """Profiles of every EndpointPickerConfig the picker can see: inline (`--config-text`) or in a
+    rendered ConfigMap its pod mounts (or, when it mounts none of ours, any rendered one)."""
+    spec = pod_spec(epp)
+    found: list[list[str]] = []
+    for container in spec.get("containers") or []:
+        text = flag_value([str(a) for a in container.get("args") or []], "--config-text")
+        profiles = _profiles(text) if text else None
+        if profiles is not None:
+            found.append(profiles)
+    mounted = {(volume.get("configMap") or {}).get("name") for volume in spec.get("volumes") or []}
+    config_maps = context.objects.of_kind("ConfigMap")
+    ours = [cm for cm in config_maps if cm["metadata"]["name"] in mounted] or config_maps
+    for config_map in ours:
+        for text in (config_map.get("data") or {}).values():
+            profiles = _profiles(str(text))
+            if profiles is not None:
+                found.append(profiles)
+    return found
+
+
+def check_prefill_profile(context: RenderContext) -> Iterable[Problem]:
+    if PREFILL_DEPLOYMENT not in context.objects:
+        return
+    epp = context.objects.get(EPP_DEPLOYMENT)
+    if epp is None:
+        yield warning(
+            "prefill pods exist but there is no endpoint picker to send requests to them",
+            f"Deployment/{context.names.prefill_deployment}",
+        )
+        return
+    configs = endpoint_picker_configs(context, epp)
+    if not any(PREFILL in profiles for profiles in configs):
+        yield warning(
+            "prefill pods exist but the endpoint picker's EndpointPickerConfig has no 'prefill' "
+            "scheduling profile, so no request is ever prefilled remotely",
+            f"Deployment/{epp['metadata']['name']}",
+        )
+
+
+def check_nixl_env(context: RenderContext) -> Iterable[Problem]:
+    for key in ROLE_KEYS.values():
+        deployment = context.objects.get(key)
+        if deployment is None:
+            continue
+        for container in serving_containers(pod_spec(deployment)):
+            words = command_words(container)
+            config = flag_value(words, "--kv-transfer-config")
+            if not config or "NixlConnector" not in config:
+                continue
+            env = {variable.get("name") for variable in container.get("env") or []}
+            if NIXL_HOST_ENV not in env:
+                yield warning(
+                    f"container {container.get('name')!r} uses the NixlConnector but has no "
+                    f"{NIXL_HOST_ENV} env (set it to the pod IP with the downward API), so KV "
+                    "transfer between prefill and decode fails",
+                    f"Deployment/{deployment['metadata']['name']}",
+                )
+
+
+def check_route_backends(context: RenderContext) -> Iterable[Problem]:
+    route = context.objects.get(HTTP_ROUTE)
+    if route is None:
+        return
+    pool = context.objects.get(INFERENCE_POOL)
+    pool_name = pool["metadata"]["name"] if pool else None
+    for rule_index, rule in enumerate((route.get("spec") or {}).get("rules") or []):
+        for ref_index, ref in enumerate(rule.get("backendRefs") or []):
+            if ref.get("kind") != gie.POOL_KIND or ref.get("name") == pool_name:
+                continue
+            rendered = f"the rendered pool is {pool_name!r}" if pool_name else "no pool is rendered"
+            yield warning(
+                f"spec.rules[{rule_index}].backendRefs[{ref_index}] names InferencePool "
+                f"{ref.get('name')!r} but {rendered}",
+                f"HTTPRoute/{route['metadata']['name']}",
+            )
+    if not (route.get("spec") or {}).get("rules"):
+        yield warning(
+            "has no rules and there is no InferencePool to send traffic to",
+            f"HTTPRoute/{route['metadata']['name']}",
+        )
+
+
+def check_same_model(context: RenderContext) -> Iterable[Problem]:
+    served: dict[str, set[str]] = {}
+    for role, key in ROLE_KEYS.items():
+        deployment = context.objects.get(key)
+        if deployment is None:
+            continue
+        models = {m for c in serving_containers(pod_spec(deployment)) if (m := served_model(c))}
+        if models:
+            served[role] = models
+    if len(served) == 2 and not served[DECODE] & served[PREFILL]:
+        yield warning(
+            f"decode pods serve {', '.join(sorted(served[DECODE]))} but prefill pods serve "
+            f"{', '.join(sorted(served[PREFILL]))}: disaggregated P/D needs one model",
+            f"Deployment/{context.names.prefill_deployment}",
+        )
+
+
+CHECKS = (
+    check_target_ports,
+    check_prefill_profile,
+    check_nixl_env,
+    check_route_backends,
+    check_same_model,
+)
+
+
+@hookimpl
+def ms_validate(context: RenderContext) -> list[Problem]:
+    return [problem for check in CHECKS for problem in check(context)]
+
+
+__all__ = ["CHECKS", "ms_validate"]

@@ -1,0 +1,201 @@
+"""The render pipeline: stages in an explicit order, built from the `ms_stages` hook.
+
+Stage order never depends on plugin registration order: core stages have fixed places, a plugin
+stage names the stage it replaces or follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+import pluggy
+
+from ms_engine.api.baseconfig import BaseConfig
+from ms_engine.api.model_uri import URI_FIELD, parse_model_uri
+from ms_engine.api.modelservice import ModelService
+from ms_engine.context import RenderContext, RenderOptions
+from ms_engine.names import ChildNames, sanitize
+from ms_engine.problems import PluginError, Reason, fail
+from ms_engine.stage import Stage
+from ms_engine.templating import TemplateEngine
+
+CORE_STAGES: tuple[str, ...] = (
+    "template",
+    "merge",
+    "model-source",
+    "workload",
+    "routing",
+    "rbac",
+    "validate",
+)
+
+
+def canonical_stage_name(name: str) -> str:
+    """`model_source` and `model-source` name the same stage."""
+    return name.strip().lower().replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """An ordered list of stages plus the plugin manager their hooks come from."""
+
+    stages: tuple[Stage, ...]
+    manager: pluggy.PluginManager
+    templates: TemplateEngine
+
+    @classmethod
+    def build(cls, manager: pluggy.PluginManager) -> Pipeline:
+        filters: dict[str, Callable[..., Any]] = {}
+        for found in manager.hook.ms_template_filters():
+            for name, function in (found or {}).items():
+                if name in filters:
+                    raise PluginError(f"template filter {name!r} is defined twice")
+                filters[name] = function
+        return cls(_order(manager), manager, TemplateEngine(filters))
+
+    @property
+    def stage_names(self) -> list[str]:
+        return [stage.name for stage in self.stages]
+
+    def stage(self, name: str) -> Stage:
+        wanted = canonical_stage_name(name)
+        for stage in self.stages:
+            if stage.name == wanted:
+                return stage
+        raise KeyError(name)
+
+    def new_context(
+        self,
+        model_service: ModelService,
+        base_config: BaseConfig | None,
+        options: RenderOptions | None = None,
+    ) -> RenderContext:
+        """A fresh context: names computed, the model source resolved by its plugin."""
+        options = options or RenderOptions()
+        if not sanitize(model_service.spec.routing.model_name):
+            raise fail(
+                "has no letter or digit, so it cannot become the llm-d.ai/model label",
+                "spec.routing.modelName",
+            )
+        uri = parse_model_uri(model_service.spec.model_artifacts.uri)
+        source = self.manager.hook.ms_model_source(
+            uri=uri, artifacts=model_service.spec.model_artifacts
+        )
+        if source is None:
+            schemes = sorted(
+                {s for found in self.manager.hook.ms_model_schemes() for s in found or ()}
+            )
+            raise fail(
+                f"no plugin serves the scheme {uri.scheme!r} (loaded schemes: "
+                f"{', '.join(schemes) or 'none'})",
+                URI_FIELD,
+                reason=Reason.UNKNOWN_MODEL_SOURCE,
+            )
+        context = RenderContext(
+            model_service=model_service,
+            base_config=base_config,
+            options=options,
+            hook=self.manager.hook,
+            namespace=options.namespace or model_service.metadata.namespace or "default",
+            names=ChildNames(model_service.name),
+            uri=uri,
+            model_source=source,
+            spec=model_service.spec,
+            templates=self.templates,
+        )
+        if base_config is not None:
+            context.problems.extend(base_config.warnings)
+        return context
+
+    def run(self, context: RenderContext, *, until: str | None = None) -> RenderContext:
+        """Run every stage in order, or stop after the stage named `until`."""
+        last = canonical_stage_name(until) if until else None
+        if last is not None and last not in self.stage_names:
+            raise KeyError(until)
+        for stage in self.stages:
+            stage.run(context)
+            if stage.name == last:
+                break
+        return context
+
+
+def _contributed(manager: pluggy.PluginManager) -> list[Stage]:
+    """Every stage any plugin offers, tagged with the plugin that offered it."""
+    stages: list[Stage] = []
+    for impl in manager.hook.ms_stages.get_hookimpls():
+        offered = cast("Sequence[Stage]", impl.function() or ())
+        for stage in offered:
+            stages.append(
+                replace(stage, name=canonical_stage_name(stage.name), provider=impl.plugin_name)
+            )
+    return stages
+
+
+def _order(manager: pluggy.PluginManager) -> tuple[Stage, ...]:
+    contributed = _contributed(manager)
+    core = {s.name: s for s in contributed if s.name in CORE_STAGES and not (s.after or s.replaces)}
+    missing = [name for name in CORE_STAGES if name not in core]
+    if missing:
+        raise PluginError(f"core stages missing: {', '.join(missing)}")
+
+    replaced: dict[str, Stage] = {}
+    inserted: list[Stage] = []
+    for stage in contributed:
+        if stage.replaces:
+            target = canonical_stage_name(stage.replaces)
+            if target not in CORE_STAGES:
+                raise PluginError(f"stage {stage.name!r} replaces unknown stage {stage.replaces!r}")
+            if target in replaced:
+                raise PluginError(
+                    f"stages {replaced[target].name!r} ({replaced[target].provider}) and "
+                    f"{stage.name!r} ({stage.provider}) both replace {target!r}"
+                )
+            replaced[target] = stage
+        elif stage.after:
+            if stage.name in CORE_STAGES:
+                raise PluginError(f"stage {stage.name!r} ({stage.provider}) uses a core name")
+            inserted.append(stage)
+        elif stage.name not in CORE_STAGES:
+            raise PluginError(
+                f"stage {stage.name!r} ({stage.provider}) must say after= or replaces="
+            )
+
+    # A replacement runs under the core name, so `msctl stage routing` keeps its meaning.
+    ordered: list[Stage] = [
+        replace(replaced[name], name=name, replaces=None) if name in replaced else core[name]
+        for name in CORE_STAGES
+    ]
+    names = [s.name for s in ordered]
+    for stage in sorted(inserted, key=lambda s: s.name):
+        if stage.name in names:
+            raise PluginError(f"two stages are named {stage.name!r}")
+        names.append(stage.name)
+
+    pending = sorted(inserted, key=lambda s: s.name)
+    while pending:
+        progressed = False
+        for stage in list(pending):
+            current = [s.name for s in ordered]
+            anchor = canonical_stage_name(stage.after or "")
+            if anchor not in current:
+                continue
+            # After the anchor and after stages already placed behind it, so the order of
+            # several plugins after one anchor is their names' order, never registration order.
+            position = current.index(anchor) + 1
+            while (
+                position < len(ordered)
+                and ordered[position].after
+                and canonical_stage_name(ordered[position].after or "") == anchor
+            ):
+                position += 1
+            ordered.insert(position, stage)
+            pending.remove(stage)
+            progressed = True
+        if not progressed:
+            raise PluginError(
+                "stages placed after unknown stages: "
+                + ", ".join(f"{s.name} (after {s.after})" for s in pending)
+            )
+    return tuple(ordered)
