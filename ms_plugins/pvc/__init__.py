@@ -1,0 +1,42 @@
+"""`pvc://claim/path/to/model` or `pvc://claim`: a pre-filled PersistentVolumeClaim, read-only.
+
+Variables: `ModelPath` (`path/to/model`), `MountedModelPath` (`/model-cache/path/to/model`, or
+`/model-cache` without a path).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ms_engine import MODEL_ROOT, URI_FIELD, ModelArtifacts, ModelSource, ModelURI, fail, hookimpl
+
+SCHEME = "pvc"
+_CLAIM = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+@hookimpl
+def ms_model_schemes() -> Iterable[str]:
+    return [SCHEME]
+
+
+@hookimpl
+def ms_model_source(uri: ModelURI, artifacts: ModelArtifacts) -> ModelSource | None:
+    if uri.scheme != SCHEME:
+        return None
+    claim, _, path = uri.rest.partition("/")
+    if not _CLAIM.match(claim):
+        raise fail(
+            f"{claim!r} is not a PersistentVolumeClaim name: expected pvc://<claim>/<path>",
+            URI_FIELD,
+        )
+    path = path.strip("/")
+    if ".." in path.split("/"):
+        raise fail("the path inside the claim may not contain '..'", URI_FIELD)
+    mounted = f"{MODEL_ROOT}/{path}" if path else MODEL_ROOT
+    return ModelSource(
+        scheme=SCHEME,
+        volume={"persistentVolumeClaim": {"claimName": claim, "readOnly": True}},
+        mount={"mountPath": MODEL_ROOT, "readOnly": True},
+        template_vars={"ModelPath": path, "MountedModelPath": mounted},
+    )
