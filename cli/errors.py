@@ -1,0 +1,14 @@
+"""User errors: one `error:` line on standard error, exit status 1, never a traceback."""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+import click
+
+
+class CliError(click.ClickException):
+    exit_code = 1
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)

@@ -1,0 +1,41 @@
+"""`msctl plugins`: the stages in order and each plugin with the hooks it implements."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cli.app import App, pass_app
+from ms_engine.plugins import plugin_hooks
+
+
+@click.command()
+@click.option("-o", "--output", type=click.Choice(("text", "json")), default="text")
+@pass_app
+def plugins(app: App, output: str) -> None:
+    """List the pipeline's stages in order and the loaded plugins with their hooks."""
+    pipeline = app.renderer.pipeline
+    manager = app.renderer.manager
+    schemes = {
+        impl.plugin_name: list(impl.function() or [])
+        for impl in manager.hook.ms_model_schemes.get_hookimpls()
+    }
+    loaded = [
+        {"name": name, "hooks": hooks, "schemes": schemes.get(name, [])}
+        for name, hooks in plugin_hooks(manager)
+    ]
+    stages = [
+        {"name": s.name, "plugin": s.provider, "description": s.description}
+        for s in pipeline.stages
+    ]
+    if output == "json":
+        click.echo(json.dumps({"stages": stages, "plugins": loaded}, indent=2))
+        return
+    click.echo("stages:")
+    for number, stage in enumerate(stages, start=1):
+        click.echo(f"  {number}. {stage['name']:<13} {stage['plugin']:<14} {stage['description']}")
+    click.echo("plugins:")
+    for plugin in loaded:
+        extra = f"  (schemes: {', '.join(plugin['schemes'])})" if plugin["schemes"] else ""
+        click.echo(f"  {plugin['name']:<14} {', '.join(plugin['hooks'])}{extra}")

@@ -1,0 +1,205 @@
+"""`msctl render` and `msctl stage`: the pipeline, offline, on files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from cli.app import App, pass_app
+from cli.errors import CliError
+from cli.inputs import InputFile, of_kind, read_documents
+from cli.output import FORMATS, echo_objects
+from ms_engine import Problem, RenderError, RenderOptions, RenderResult
+from ms_engine.api import KNOWN_KEYS, BaseConfig, ModelService, load_model_service
+from ms_engine.api.baseconfig import parse_base_config
+from ms_engine.pipeline import canonical_stage_name
+from ms_engine.problems import BASECONFIG
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def render_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options `render` and `stage` share."""
+    decorators = [
+        click.option(
+            "-f",
+            "--filename",
+            "model_service_path",
+            required=True,
+            metavar="MS.yaml",
+            help="The ModelService (`-` reads standard input).",
+        ),
+        click.option(
+            "-b",
+            "--base-config",
+            "base_config_path",
+            metavar="BASECONFIG.yaml",
+            help="The BaseConfig ConfigMap (a file of several: the one the ModelService names).",
+        ),
+        click.option(
+            "-n", "--namespace", help="Namespace of the objects (default: the ModelService's)."
+        ),
+        click.option("--pd-pull-secrets", metavar="A,B", help="imagePullSecrets of <ms>-sa."),
+        click.option("--epp-pull-secrets", metavar="X", help="imagePullSecrets of <ms>-epp-sa."),
+        click.option(
+            "--epp-cluster-role",
+            metavar="R",
+            help="Bind the endpoint picker to this ClusterRole instead of a namespaced Role.",
+        ),
+        click.option(
+            "-o", "--output", type=click.Choice(FORMATS), default="yaml", show_default=True
+        ),
+        click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1)."),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+class Inputs:
+    """The ModelService and BaseConfig a command was pointed at, with their file names."""
+
+    def __init__(self, model_service_path: str, base_config_path: str | None) -> None:
+        self.model_service_file = read_documents(model_service_path)
+        self.base_config_file = read_documents(base_config_path) if base_config_path else None
+
+    def label(self, problem: Problem) -> str:
+        if problem.document == BASECONFIG and self.base_config_file is not None:
+            return self.base_config_file.label
+        return self.model_service_file.label
+
+    def describe(self, problem: Problem) -> str:
+        return f"{self.label(problem)}: {problem}"
+
+    def model_service(self) -> ModelService:
+        file = self.model_service_file
+        documents = file.documents
+        if len(documents) > 1:
+            documents = of_kind(documents, "ModelService")
+        if not documents:
+            raise CliError(f"{file.label}: holds no ModelService")
+        if len(documents) > 1:
+            raise CliError(
+                f"{file.label}: holds {len(documents)} ModelServices; render one at a time"
+            )
+        return load_model_service(documents[0])
+
+    def base_config(self, model_service: ModelService) -> BaseConfig | None:
+        reference = model_service.spec.base_config_map_ref
+        files: list[InputFile] = [self.model_service_file]
+        if self.base_config_file is not None:
+            files.insert(0, self.base_config_file)
+            if not self.base_config_file.documents:
+                raise CliError(f"{self.base_config_file.label}: is empty")
+        given = self.base_config_file
+        if given is not None:
+            candidates = of_kind(given.documents, "ConfigMap") or given.documents
+            label = given.label
+        else:
+            candidates = of_kind(self.model_service_file.documents, "ConfigMap")
+            label = self.model_service_file.label
+        if reference is not None:
+            named = [c for c in candidates if _name_of(c) == reference.name]
+            if named:
+                candidates = named
+            elif given is None:
+                raise CliError(
+                    f"{self.model_service_file.label}: spec.baseConfigMapRef: names BaseConfig "
+                    f"{reference.name!r}; pass it with -b (msctl renders offline)"
+                )
+        if not candidates:
+            return None
+        if len(candidates) > 1:
+            raise CliError(
+                f"{label}: holds {len(candidates)} ConfigMaps; set spec.baseConfigMapRef.name to "
+                "the one to use"
+            )
+        try:
+            return parse_base_config(candidates[0])
+        except RenderError as error:
+            raise CliError(f"{label}: {error.problem}") from None
+
+
+def _name_of(document: Any) -> str | None:
+    if isinstance(document, dict) and isinstance(document.get("metadata"), dict):
+        name = document["metadata"].get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def run_pipeline(
+    app: App,
+    model_service_path: str,
+    base_config_path: str | None,
+    namespace: str | None,
+    pd_pull_secrets: str | None,
+    epp_pull_secrets: str | None,
+    epp_cluster_role: str | None,
+    strict: bool,
+    until: str | None = None,
+) -> RenderResult:
+    inputs = Inputs(model_service_path, base_config_path)
+    options = RenderOptions(
+        namespace=namespace,
+        pd_pull_secrets=_split(pd_pull_secrets),
+        epp_pull_secrets=_split(epp_pull_secrets),
+        epp_cluster_role=epp_cluster_role or None,
+    )
+    try:
+        model_service = inputs.model_service()
+        base_config = inputs.base_config(model_service)
+        reference = model_service.spec.base_config_map_ref
+        result = app.renderer.render(model_service, base_config, options, until=until)
+    except RenderError as error:
+        raise CliError(inputs.describe(error.problem)) from None
+    warnings = list(result.warnings)
+    if base_config is not None and reference is not None and reference.name != base_config.name:
+        warnings.insert(
+            0,
+            Problem(
+                f"names BaseConfig {reference.name!r} but {base_config.name!r} was given",
+                "spec.baseConfigMapRef.name",
+            ).as_warning(),
+        )
+    if strict and warnings:
+        raise CliError("; ".join(inputs.describe(w) for w in warnings) + " (--strict)")
+    for problem in warnings:
+        click.echo(f"warning: {inputs.describe(problem)}", err=True)
+    return result
+
+
+@click.command()
+@render_options
+@pass_app
+def render(app: App, output: str, **options: Any) -> None:
+    """Print every object a ModelService needs, in apply order."""
+    result = run_pipeline(app, **options)
+    echo_objects(result.bodies, output)
+
+
+@click.command()
+@click.argument("name", metavar="STAGE")
+@render_options
+@pass_app
+def stage(app: App, name: str, output: str, **options: Any) -> None:
+    """Run the pipeline up to STAGE and print what it holds then.
+
+    After `template`: the rendered BaseConfig objects. Later: the desired objects so far, then the
+    BaseConfig objects still on their way.
+    """
+    stages = app.renderer.pipeline.stage_names
+    if canonical_stage_name(name) not in stages:
+        raise click.BadParameter(f"{name!r}; stages: {', '.join(stages)}", param_hint="STAGE")
+    result = run_pipeline(app, until=name, **options)
+    pending: list[dict[str, Any]] = []
+    for key in KNOWN_KEYS:
+        document = result.pending.get(key)
+        if isinstance(document, list):
+            pending.extend(document)
+        elif document is not None:
+            pending.append(document)
+    echo_objects(result.bodies + pending, output)
