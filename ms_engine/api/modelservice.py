@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ms_engine.api.common import ApiModel, FreeForm, Quantity
 
@@ -78,6 +78,15 @@ class ModelArtifacts(ApiModel):
     size: Quantity | None = None
 
 
+def _unique_names(items: list[Any], what: str) -> list[Any]:
+    seen: set[str] = set()
+    for item in items:
+        if item.name in seen:
+            raise ValueError(f"{what} {item.name!r} appears twice")
+        seen.add(item.name)
+    return items
+
+
 class EnvVar(ApiModel):
     """A container environment variable: `value` or `valueFrom`."""
 
@@ -105,6 +114,11 @@ class ContainerSpec(ApiModel):
     resources: ResourceRequirements | None = None
     mount_model_volume: bool = False
 
+    @field_validator("env")
+    @classmethod
+    def _env_unique(cls, env: list[EnvVar] | None) -> list[EnvVar] | None:
+        return _unique_names(env, "env variable") if env else env
+
 
 class Parallelism(ApiModel):
     tensor: int | None = Field(default=None, ge=1)
@@ -124,6 +138,11 @@ class PodSpecOverrides(ApiModel):
     replicas: int | None = Field(default=None, ge=0)
     containers: list[ContainerSpec] = Field(default_factory=list)
     init_containers: list[ContainerSpec] = Field(default_factory=list)
+
+    @field_validator("containers", "init_containers")
+    @classmethod
+    def _containers_unique(cls, containers: list[ContainerSpec]) -> list[ContainerSpec]:
+        return _unique_names(containers, "container")
 
 
 class PDSpec(PodSpecOverrides):

@@ -19,7 +19,7 @@ from ms_engine.api.baseconfig import (
 from ms_engine.api.modelservice import ContainerSpec, PodSpecOverrides
 from ms_engine.context import RenderContext
 from ms_engine.merge import DuplicateKey, merge, schema_for
-from ms_engine.problems import Reason, fail
+from ms_engine.problems import Problem, Reason, fail
 from ms_engine.stage import Stage
 
 SECTION_OF_KEY = {
@@ -94,6 +94,13 @@ def run(context: RenderContext) -> None:
         if section is None:
             continue
         if key not in context.documents and not section.containers:
+            if key == EPP_DEPLOYMENT:  # the picker exists only by the BaseConfig: nothing to tune
+                context.warn(
+                    Problem(
+                        f"ignored: the BaseConfig has no {key} and no containers are given", field
+                    )
+                )
+                continue
             raise fail(
                 f"the BaseConfig has no {key}, so {field}.containers must name at least one "
                 "container",

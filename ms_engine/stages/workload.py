@@ -100,11 +100,10 @@ def build_service(context: RenderContext, role: str, document: dict[str, Any]) -
 
 def run(context: RenderContext) -> None:
     for role, (deployment_key, service_key) in KEYS.items():
+        exists = role_exists(context, role)
         deployment_document = context.documents.pop(deployment_key, None)
         service_document = context.documents.pop(service_key, None)
-        if not role_exists(context, role):
-            continue
-        if deployment_document is None:  # merge made one for every ModelService section
+        if not exists or deployment_document is None:
             continue
         context.objects.add(deployment_key, build_deployment(context, role, deployment_document))
         if service_document is not None:

@@ -1,0 +1,104 @@
+"""Helpers shared by the unit tests: sample inputs and ways to look into a render."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ms_engine import RenderOptions, RenderResult, Renderer
+from ms_engine.plugins import make_plugin_manager
+from ms_plugins import huggingface, oci, pvc
+
+ROOT = Path(__file__).resolve().parents[2]
+PRESETS = ROOT / "deploy" / "presets"
+SAMPLES = ROOT / "samples"
+BUNDLED = [("huggingface", huggingface), ("pvc", pvc), ("oci", oci)]
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def preset(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = load_yaml(PRESETS / f"{name}.yaml")
+    return document
+
+
+def sample(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = load_yaml(SAMPLES / name / "modelservice.yaml")
+    return document
+
+
+def model_service(**spec: Any) -> dict[str, Any]:
+    """A minimal valid ModelService; keyword arguments replace spec fields."""
+    document: dict[str, Any] = {
+        "apiVersion": "llm-d.ai/v1alpha1",
+        "kind": "ModelService",
+        "metadata": {"name": "demo", "namespace": "team-a"},
+        "spec": {
+            "routing": {
+                "modelName": "facebook/opt-125m",
+                "ports": [{"name": "http", "port": 8000}],
+            },
+            "modelArtifacts": {"uri": "hf://facebook/opt-125m"},
+            "decode": {"containers": [{"name": "vllm", "mountModelVolume": True}]},
+        },
+    }
+    document["spec"].update(copy.deepcopy(spec))
+    return document
+
+
+def base_config(**data: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bc"}, "data": data}
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      containers:
+      - name: vllm
+        image: vllm/vllm-openai:v0.11.0
+        args: ["--port", "{{ getPort('http') }}"]
+        ports:
+        - containerPort: {{ getPort("http") }}
+"""
+
+
+def by_component(result: RenderResult) -> dict[str, dict[str, Any]]:
+    return {desired.component: desired.body for desired in result.objects}
+
+
+def pod_spec(deployment: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = deployment["spec"]["template"]["spec"]
+    return spec
+
+
+def container(deployment: dict[str, Any], name: str) -> dict[str, Any]:
+    spec = pod_spec(deployment)
+    for candidate in [*spec.get("containers", []), *spec.get("initContainers", [])]:
+        if candidate["name"] == name:
+            found: dict[str, Any] = candidate
+            return found
+    raise AssertionError(f"no container {name}")
+
+
+def fresh_renderer(*extra: tuple[str, object]) -> Renderer:
+    """A renderer with the bundled plugins (no entry points) plus `extra` plugins."""
+    return Renderer(make_plugin_manager(load_entry_points=False, plugins=[*BUNDLED, *extra]))
+
+
+Render = Callable[..., RenderResult]
+
+
+def renderer_call(renderer: Renderer) -> Render:
+    def run(ms: dict[str, Any], bc: dict[str, Any] | None = None, **options: Any) -> RenderResult:
+        return renderer.render(ms, bc, RenderOptions(**options))
+
+    return run
