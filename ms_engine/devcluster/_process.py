@@ -3,8 +3,10 @@
 Each process runs in a session of its own, so a Ctrl-C in the terminal reaches only the Python
 process, which then stops its children in order. A PID is recorded with the process's start time
 (from /proc), and `stop` signals only a process whose start time still matches, never a stranger
-that reused the PID. A plane owned by a test session can also ask the kernel to send SIGTERM to
-each child if the Python process dies without cleaning up (Linux `PR_SET_PDEATHSIG`).
+that reused the PID. A plane owned by a test session can also ask the kernel to SIGKILL each
+child if the Python process dies without cleaning up (Linux `PR_SET_PDEATHSIG`): SIGKILL, not
+SIGTERM, because kube-apiserver's graceful shutdown can hang once etcd is gone, and nobody would
+be left to follow up.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def is_alive(record: ProcessRecord) -> bool:
 
 def _die_with_parent() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def spawn(
