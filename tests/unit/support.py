@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ms_engine import RenderOptions, RenderResult, Renderer
+from ms_engine import Renderer, RenderOptions, RenderResult
 from ms_engine.plugins import make_plugin_manager
 from ms_plugins import huggingface, oci, pvc
 
