@@ -1,0 +1,229 @@
+"""The plugin contract: stage order, adding and replacing stages, and every hook exercised."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+import pytest
+from support import (
+    BUNDLED,
+    DEPLOYMENT,
+    base_config,
+    by_component,
+    fresh_renderer,
+    model_service,
+    renderer_call,
+)
+
+from ms_engine import ModelSource, PluginError, RenderContext, RenderError, Stage, hookimpl
+from ms_engine import hookspecs as specs
+from ms_engine.api import load_model_service, parse_base_config
+from ms_engine.pipeline import CORE_STAGES, Pipeline
+from ms_engine.plugins import ENTRY_POINT_GROUP, make_plugin_manager
+
+
+def test_core_stages_run_in_their_fixed_order(renderer):
+    assert renderer.pipeline.stage_names == list(CORE_STAGES)
+    assert CORE_STAGES == (
+        "template",
+        "merge",
+        "model-source",
+        "workload",
+        "routing",
+        "rbac",
+        "validate",
+    )
+
+
+def test_bundled_plugins_are_found_through_the_entry_point_group():
+    found = {entry.name: entry.value for entry in entry_points(group=ENTRY_POINT_GROUP)}
+    assert found == {
+        "huggingface": "ms_plugins.huggingface",
+        "pvc": "ms_plugins.pvc",
+        "oci": "ms_plugins.oci",
+    }
+    manager = make_plugin_manager()
+    assert {"huggingface", "pvc", "oci"} <= {name for name, _ in manager.list_name_plugin()}
+
+
+def test_the_allow_list_limits_entry_point_plugins(monkeypatch):
+    monkeypatch.setenv("MODELSERVICE_PLUGINS", "pvc")
+    names = {name for name, _ in make_plugin_manager().list_name_plugin()}
+    assert "pvc" in names and "huggingface" not in names
+
+
+def test_run_until_stops_after_the_named_stage(renderer):
+    context = renderer.pipeline.new_context(
+        load_model_service(model_service()),
+        parse_base_config(base_config(decodeDeployment=DEPLOYMENT)),
+    )
+    renderer.pipeline.run(context, until="merge")
+    assert set(context.documents) == {"decodeDeployment"} and len(context.objects) == 0
+    renderer.pipeline.run(context, until="workload")
+    assert "decodeDeployment" in context.objects
+
+
+class AddsAnnotation:
+    @hookimpl
+    def ms_stages(self):
+        return [Stage("annotate", self.run, after="workload")]
+
+    @staticmethod
+    def run(context: RenderContext) -> None:
+        for desired in context.objects:
+            desired.body["metadata"].setdefault("annotations", {})["example.com/seen"] = "yes"
+
+
+def test_hook_ms_stages_a_plugin_adds_a_stage_after_another():
+    renderer = fresh_renderer(("annotate", AddsAnnotation()))
+    assert (
+        renderer.pipeline.stage_names.index("annotate")
+        == renderer.pipeline.stage_names.index("workload") + 1
+    )
+    result = renderer_call(renderer)(model_service(), base_config(decodeDeployment=DEPLOYMENT))
+    decode = by_component(result)["decodeDeployment"]
+    assert decode["metadata"]["annotations"] == {"example.com/seen": "yes"}
+    assert (
+        "annotations" not in by_component(result)["pdServiceAccount"]["metadata"]
+    )  # rbac runs later
+
+
+class ReplacesRbac:
+    @hookimpl
+    def ms_stages(self):
+        return [Stage("my-rbac", lambda context: None, replaces="rbac")]
+
+
+def test_a_plugin_replaces_a_core_stage_under_its_name():
+    renderer = fresh_renderer(("no-rbac", ReplacesRbac()))
+    assert renderer.pipeline.stage_names == list(CORE_STAGES)
+    assert renderer.pipeline.stage("rbac").provider == "no-rbac"
+    result = renderer_call(renderer)(model_service(), base_config(decodeDeployment=DEPLOYMENT))
+    assert "pdServiceAccount" not in by_component(result)
+
+
+def test_two_plugins_replacing_one_stage_is_an_error():
+    class Other(ReplacesRbac):
+        pass
+
+    with pytest.raises(PluginError, match="both replace 'rbac'"):
+        fresh_renderer(("a", ReplacesRbac()), ("b", Other()))
+
+
+def test_a_stage_after_an_unknown_stage_is_an_error():
+    class Lost:
+        @hookimpl
+        def ms_stages(self):
+            return [Stage("lost", lambda context: None, after="nowhere")]
+
+    with pytest.raises(PluginError, match="after unknown stages"):
+        fresh_renderer(("lost", Lost()))
+
+
+def test_a_misspelt_hook_is_refused_when_loading():
+    class Typo:
+        @hookimpl
+        def ms_template_variables(self):
+            return {}
+
+    with pytest.raises(PluginError, match="ms_template_variables"):
+        make_plugin_manager(load_entry_points=False, plugins=[("typo", Typo())])
+
+
+class ClusterDomain:
+    @hookimpl
+    def ms_template_vars(self, context: RenderContext):
+        return {"ClusterDomain": "cluster.local"}
+
+    @hookimpl
+    def ms_template_filters(self):
+        return {"shout": lambda text: str(text).upper()}
+
+
+def test_hook_ms_template_vars_and_ms_template_filters_reach_templates():
+    render = renderer_call(fresh_renderer(("domain", ClusterDomain())))
+    template = "- metadata: {name: c}\n  data: {host: '{{ ModelServiceName | shout }}.{{ ClusterDomain }}'}\n"
+    result = render(model_service(), base_config(decodeDeployment=DEPLOYMENT, configMaps=template))
+    assert by_component(result)["configMaps/c"]["data"] == {"host": "DEMO.cluster.local"}
+
+
+def test_hook_ms_template_vars_cannot_shadow_a_core_variable():
+    class Shadow:
+        @hookimpl
+        def ms_template_vars(self, context):
+            return {"ModelName": "evil"}
+
+    with pytest.raises(PluginError, match="'ModelName' is defined twice"):
+        renderer_call(fresh_renderer(("shadow", Shadow())))(
+            model_service(), base_config(decodeDeployment=DEPLOYMENT)
+        )
+
+
+class S3Source:
+    @hookimpl
+    def ms_model_schemes(self):
+        return ["s3"]
+
+    @hookimpl
+    def ms_model_source(self, uri, artifacts):
+        if uri.scheme != "s3":
+            return None
+        return ModelSource(
+            scheme="s3",
+            volume={
+                "csi": {"driver": "s3.csi.example.com", "volumeAttributes": {"bucket": uri.rest}}
+            },
+            mount={"mountPath": "/model-cache", "readOnly": True},
+            template_vars={"MountedModelPath": "/model-cache"},
+        )
+
+
+def test_hook_ms_model_source_and_ms_model_schemes_a_third_party_scheme():
+    renderer = fresh_renderer(("s3", S3Source()))
+    result = renderer_call(renderer)(
+        model_service(modelArtifacts={"uri": "s3://bucket/llama"}),
+        base_config(decodeDeployment=DEPLOYMENT),
+    )
+    volumes = by_component(result)["decodeDeployment"]["spec"]["template"]["spec"]["volumes"]
+    assert {
+        "name": "model-storage",
+        "csi": {"driver": "s3.csi.example.com", "volumeAttributes": {"bucket": "bucket/llama"}},
+    } in volumes
+    with pytest.raises(RenderError, match=r"loaded schemes: hf, oci, pvc, s3\)"):
+        renderer_call(renderer)(model_service(modelArtifacts={"uri": "gs://x"}))
+
+
+def test_hook_ms_validate_findings_become_warnings():
+    class NoLatest:
+        @hookimpl
+        def ms_validate(self, context):
+            from ms_engine import Problem
+
+            return [
+                Problem("uses a :latest image", f"Deployment/{d.body['metadata']['name']}")
+                for d in context.objects
+                if ":latest" in str(d.body)
+            ]
+
+    render = renderer_call(fresh_renderer(("no-latest", NoLatest())))
+    ms = model_service(decode={"containers": [{"name": "vllm", "image": "vllm:latest"}]})
+    result = render(ms, base_config(decodeDeployment=DEPLOYMENT))
+    assert [str(w) for w in result.warnings] == ["Deployment/demo-decode: uses a :latest image"]
+
+
+def test_every_hook_has_a_test_here_or_in_test_routing():
+    from pathlib import Path
+
+    hooks = [name for name in dir(specs) if name.startswith("ms_")]
+    tests = "".join(path.read_text() for path in Path(__file__).parent.glob("test_*.py"))
+    missing = [
+        hook for hook in hooks if f"test_hook_{hook}" not in tests and f"_and_{hook}" not in tests
+    ]
+    assert missing == []
+
+
+def test_pipeline_build_needs_every_core_stage():
+    manager = make_plugin_manager(load_entry_points=False, plugins=BUNDLED)
+    manager.unregister(name="core-stages")
+    with pytest.raises(PluginError, match="core stages missing"):
+        Pipeline.build(manager)
