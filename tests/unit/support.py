@@ -102,3 +102,60 @@ def renderer_call(renderer: Renderer) -> Render:
         return renderer.render(ms, bc, RenderOptions(**options))
 
     return run
+
+
+SAMPLE_PRESETS = {
+    "hf-decode": "basic-gpu",
+    "pd-nixl": "pd-nixl",
+    "pvc-tp8": "basic-gpu",
+    "oci": "basic-gpu",
+    "sim": "sim",
+}
+"""Every bundled sample and the preset its baseConfigMapRef names."""
+
+
+LEGACY_POOL = """\
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferencePool
+spec:
+  targetPortNumber: {{ getPort("http") }}
+  extensionRef:
+    failureMode: FailClose
+"""
+
+
+def variants() -> dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+    """Samples and harder variants (legacy pool, several pickers, a ClusterRole, gatewayRefs only):
+    id -> (ModelService, BaseConfig, render options)."""
+    cases: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
+        name: (sample(name), preset(bc), {}) for name, bc in SAMPLE_PRESETS.items()
+    }
+    legacy = preset("pd-nixl")
+    legacy["data"]["inferencePool"] = LEGACY_POOL
+    legacy["data"]["inferenceModel"] = "spec:\n  criticality: Critical\n"
+    legacy["data"]["eppDeployment"] = legacy["data"]["eppDeployment"].replace(
+        "inference.networking.k8s.io", "inference.networking.x-k8s.io"
+    )
+    cases["pd-legacy-pool"] = (sample("pd-nixl"), legacy, {})
+    several = sample("pd-nixl")
+    several["spec"]["endpointPicker"] = {"replicas": 3}
+    cases["pd-three-pickers"] = (several, preset("pd-nixl"), {"epp_pull_secrets": ("regcred",)})
+    cases["pd-cluster-role"] = (
+        sample("pd-nixl"),
+        preset("pd-nixl"),
+        {"epp_cluster_role": "epp-reader"},
+    )
+    objective = preset("sim")
+    objective["data"]["inferenceObjective"] = "spec:\n  priority: 10\n"
+    cases["sim-objective"] = (sample("sim"), objective, {})
+    routed = sample("hf-decode")
+    routed["spec"]["routing"]["gatewayRefs"] = [
+        {"name": "gw", "namespace": "gateways", "sectionName": "http"}
+    ]
+    pooled = preset("basic-gpu")
+    pooled["data"]["inferencePool"] = (
+        "apiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\n"
+        "spec:\n  targetPorts:\n  - number: {{ getPort('http') }}\n"
+    )
+    cases["gateway-refs-only"] = (routed, pooled, {})
+    return cases

@@ -1,0 +1,5 @@
+"""`python -m cli` runs msctl."""
+
+from cli.main import run
+
+run()

@@ -1,0 +1,291 @@
+"""msctl as a user meets it: outputs, formats, and one-line errors with the right exit status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from support import PRESETS, ROOT, SAMPLES
+
+from cli.main import main
+
+PD = ["-f", str(SAMPLES / "pd-nixl/modelservice.yaml"), "-b", str(PRESETS / "pd-nixl.yaml")]
+
+
+def msctl(*args: str, input: str | None = None):
+    return CliRunner().invoke(main, list(args), input=input)
+
+
+def run_process(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real entry point in a process: what a user's shell sees, tracebacks included."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_render_prints_every_object_in_apply_order_as_yaml():
+    result = msctl("render", *PD)
+    assert result.exit_code == 0, result.stderr
+    kinds = [doc["kind"] for doc in yaml.safe_load_all(result.stdout)]
+    assert kinds == [
+        "ServiceAccount",
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
+        "ConfigMap",
+        "Deployment",
+        "Deployment",
+        "Deployment",
+        "Service",
+        "Service",
+        "Service",
+        "InferencePool",
+        "HTTPRoute",
+    ]
+    assert result.stderr == ""
+
+
+def test_render_json_is_one_array_of_the_same_objects():
+    as_json = json.loads(msctl("render", *PD, "-o", "json").stdout)
+    as_yaml = list(yaml.safe_load_all(msctl("render", *PD).stdout))
+    assert as_json == as_yaml
+
+
+def test_render_reads_standard_input():
+    text = (SAMPLES / "pd-nixl/modelservice.yaml").read_text()
+    result = msctl("render", "-f", "-", "-b", str(PRESETS / "pd-nixl.yaml"), input=text)
+    assert result.exit_code == 0 and "llama-8b-pd-decode" in result.stdout
+
+
+def test_render_options_reach_the_objects():
+    result = msctl(
+        "render",
+        *PD,
+        "-n",
+        "prod",
+        "--pd-pull-secrets",
+        "a,b",
+        "--epp-pull-secrets",
+        "x",
+        "--epp-cluster-role",
+        "epp-reader",
+        "-o",
+        "json",
+    )
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in json.loads(result.stdout)}
+    assert {o["metadata"]["namespace"] for o in objects.values()} == {"prod"}
+    assert objects[("ServiceAccount", "llama-8b-pd-sa")]["imagePullSecrets"] == [
+        {"name": "a"},
+        {"name": "b"},
+    ]
+    assert objects[("ServiceAccount", "llama-8b-pd-epp-sa")]["imagePullSecrets"] == [{"name": "x"}]
+    assert (
+        objects[("RoleBinding", "llama-8b-pd-epp-rolebinding")]["roleRef"]["kind"] == "ClusterRole"
+    )
+    assert ("Role", "llama-8b-pd-epp") not in objects
+
+
+def test_owner_references_appear_when_the_input_has_a_uid(tmp_path: Path):
+    document = yaml.safe_load((SAMPLES / "hf-decode/modelservice.yaml").read_text())
+    document["metadata"]["uid"] = "abc-123"
+    path = tmp_path / "ms.yaml"
+    path.write_text(yaml.safe_dump(document))
+    objects = json.loads(
+        msctl("render", "-f", str(path), "-b", str(PRESETS / "basic-gpu.yaml"), "-o", "json").stdout
+    )
+    assert all(o["metadata"]["ownerReferences"][0]["uid"] == "abc-123" for o in objects)
+
+
+def test_stage_template_prints_the_rendered_base_config_objects():
+    objects = list(yaml.safe_load_all(msctl("stage", "template", *PD).stdout))
+    assert [o["kind"] for o in objects] == [
+        "Deployment",
+        "Deployment",
+        "Service",
+        "Service",
+        "Deployment",
+        "Service",
+        "InferencePool",
+        "HTTPRoute",
+        "ConfigMap",
+    ]
+    assert "name" not in objects[0].get("metadata", {})
+
+
+def test_stage_workload_prints_objects_so_far_then_documents_on_their_way():
+    objects = list(yaml.safe_load_all(msctl("stage", "model_source", *PD).stdout))
+    decode = objects[0]
+    assert {"name": "model-storage", "emptyDir": {"sizeLimit": "40Gi"}} in decode["spec"][
+        "template"
+    ]["spec"]["volumes"]
+    after_workload = list(yaml.safe_load_all(msctl("stage", "workload", *PD).stdout))
+    named = [o["metadata"]["name"] for o in after_workload if o.get("metadata", {}).get("name")]
+    assert named[:4] == [
+        "llama-8b-pd-decode",
+        "llama-8b-pd-prefill",
+        "llama-8b-pd-service-decode",
+        "llama-8b-pd-service-prefill",
+    ]
+    assert "InferencePool" in [o["kind"] for o in after_workload]
+
+
+def test_stage_with_an_unknown_name_is_a_usage_error():
+    result = msctl("stage", "deploy", *PD)
+    assert result.exit_code == 2 and "stages: template, merge, model-source" in result.stderr
+
+
+def test_plugins_lists_stages_in_order_and_plugins_with_hooks():
+    result = msctl("plugins", "-o", "json")
+    listing = json.loads(result.stdout)
+    assert [s["name"] for s in listing["stages"]] == [
+        "template",
+        "merge",
+        "model-source",
+        "workload",
+        "routing",
+        "rbac",
+        "validate",
+    ]
+    plugins = {p["name"]: p for p in listing["plugins"]}
+    assert plugins["huggingface"]["hooks"] == ["ms_model_schemes", "ms_model_source"]
+    assert plugins["huggingface"]["schemes"] == ["hf"]
+    assert "ms_router" in plugins["gie-router"]["hooks"]
+    text = msctl("plugins").stdout
+    assert text.startswith("stages:\n  1. template") and "oci" in text
+
+
+def test_crd_prints_the_committed_crd():
+    assert yaml.safe_load(msctl("crd").stdout) == yaml.safe_load(
+        (ROOT / "deploy/crds/llm-d.ai_modelservices.yaml").read_text()
+    )
+
+
+def test_warnings_go_to_standard_error_and_the_render_still_succeeds(tmp_path: Path):
+    preset = yaml.safe_load((PRESETS / "basic-gpu.yaml").read_text())
+    preset["data"]["decodeDeploymnet"] = "x"
+    path = tmp_path / "bc.yaml"
+    path.write_text(yaml.safe_dump(preset))
+    result = msctl("render", "-f", str(SAMPLES / "hf-decode/modelservice.yaml"), "-b", str(path))
+    assert result.exit_code == 0
+    assert (
+        result.stderr
+        == f"warning: {path}: data.decodeDeploymnet: unknown key, ignored (did you mean decodeDeployment?)\n"
+    )
+    strict = msctl(
+        "render", "-f", str(SAMPLES / "hf-decode/modelservice.yaml"), "-b", str(path), "--strict"
+    )
+    assert strict.exit_code == 1 and strict.stdout == "" and strict.stderr.startswith("error: ")
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+MS = (SAMPLES / "hf-decode/modelservice.yaml").read_text()
+BC = str(PRESETS / "basic-gpu.yaml")
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"ms.yaml": "spec: [unclosed\n"}, "error: {ms.yaml}: line 2: invalid YAML"),
+        (
+            {"ms.yaml": MS.replace("modelName: facebook/opt-125m", "modelName: ''")},
+            "error: {ms.yaml}: spec.routing.modelName: String should have at least 1 character",
+        ),
+        (
+            {"ms.yaml": MS.replace("replicas: 1", "replicas: -2")},
+            "error: {ms.yaml}: spec.decode.replicas: Input should be greater than or equal to 0",
+        ),
+        (
+            {"ms.yaml": MS.replace("hf://facebook/opt-125m", "s3://bucket/opt")},
+            "error: {ms.yaml}: spec.modelArtifacts.uri: no plugin serves the scheme 's3' (loaded schemes: hf, oci, pvc)",
+        ),
+        (
+            {"ms.yaml": MS.replace("name: http", "name: web")},
+            "error: "
+            + BC
+            + ": decodeDeployment: line 16: port 'http' is not in spec.routing.ports (defined: web)",
+        ),
+        (
+            {
+                "ms.yaml": MS,
+                "bc.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: basic-gpu}\ndata:\n  decodeService: '{{ Nope }}'\n",
+            },
+            "error: {bc.yaml}: decodeService: line 1: 'Nope' is undefined",
+        ),
+        (
+            {
+                "ms.yaml": MS,
+                "bc.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: basic-gpu}\ndata:\n  decodeService: 'kind: Pod'\n",
+            },
+            "error: {bc.yaml}: decodeService: must be a Service (v1), got v1 Pod",
+        ),
+    ],
+)
+def test_bad_input_gives_one_error_line_and_exit_1(tmp_path, files, expected):
+    paths = {name: write(tmp_path, name, text) for name, text in files.items()}
+    args = ["render", "-f", paths["ms.yaml"], "-b", paths.get("bc.yaml", BC)]
+    result = run_process(*args)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    for name, path in paths.items():
+        expected = expected.replace("{" + name + "}", path)
+    assert lines[0].startswith(expected), lines[0]
+
+
+def test_a_missing_file_and_a_missing_base_config_are_named(tmp_path):
+    missing = run_process("render", "-f", str(tmp_path / "nope.yaml"))
+    assert (missing.returncode, missing.stderr) == (
+        1,
+        f"error: {tmp_path / 'nope.yaml'}: no such file\n",
+    )
+    no_bc = run_process("render", "-f", str(SAMPLES / "hf-decode/modelservice.yaml"))
+    assert no_bc.returncode == 1
+    assert (
+        no_bc.stderr
+        == f"error: {SAMPLES / 'hf-decode/modelservice.yaml'}: spec.baseConfigMapRef: names BaseConfig 'basic-gpu'; pass it with -b (msctl renders offline)\n"
+    )
+
+
+def test_a_base_config_file_of_several_picks_the_one_the_model_service_names(tmp_path):
+    both = write(
+        tmp_path,
+        "presets.yaml",
+        (PRESETS / "pd-nixl.yaml").read_text()
+        + "\n---\n"
+        + (PRESETS / "basic-gpu.yaml").read_text(),
+    )
+    result = msctl(
+        "render", "-f", str(SAMPLES / "hf-decode/modelservice.yaml"), "-b", both, "-o", "json"
+    )
+    assert result.exit_code == 0
+    assert [o["kind"] for o in json.loads(result.stdout)] == [
+        "ServiceAccount",
+        "Deployment",
+        "Service",
+    ]
+
+
+def test_usage_errors_exit_2():
+    assert run_process("render").returncode == 2
+    assert run_process("render", *PD, "-o", "xml").returncode == 2
+
+
+def test_help_of_every_command_works():
+    for command in (["render"], ["stage"], ["plugins"], ["crd"], ["dev"]):
+        assert msctl(*command, "--help").exit_code == 0
