@@ -23,6 +23,7 @@ from ms_engine.context import RenderContext
 from ms_engine.hookspecs import hookimpl
 from ms_engine.names import DECODE, PREFILL
 from ms_engine.problems import RENDER, Problem, Reason, Severity
+from ms_engine.templating import load_yaml
 
 ROLE_KEYS = {DECODE: DECODE_DEPLOYMENT, PREFILL: PREFILL_DEPLOYMENT}
 NIXL_HOST_ENV = "VLLM_NIXL_SIDE_CHANNEL_HOST"
@@ -114,7 +115,7 @@ def check_target_ports(context: RenderContext) -> Iterable[Problem]:
 def _profiles(text: str) -> list[str] | None:
     """Scheduling profile names of an EndpointPickerConfig text, or None if it is not one."""
     try:
-        parsed = yaml.safe_load(text)
+        parsed = load_yaml(text)
     except yaml.YAMLError:
         return None
     if not isinstance(parsed, dict) or parsed.get("kind") != "EndpointPickerConfig":

@@ -117,10 +117,15 @@ class TemplateEngine:
             ) from None
 
 
+def load_yaml(text: str) -> Any:
+    """Plain YAML loading with libyaml when present (several times faster than pure Python)."""
+    return yaml.load(text, Loader=_YamlLoader)
+
+
 def parse_yaml(where: str, text: str) -> Any:
     """Parse rendered text as YAML; a syntax error names `where` and the rendered line."""
     try:
-        return yaml.load(text, Loader=_YamlLoader)
+        return load_yaml(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
