@@ -94,6 +94,14 @@ def test_options_used_by_the_variants_are_real_render_options():
 
 
 def test_the_kubernetes_schemas_are_strict_about_unknown_fields():
-    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"selector": {}, "template": {"spec": {"containers": [{"name": "c", "imagee": "x"}]}}}}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {
+            "selector": {},
+            "template": {"spec": {"containers": [{"name": "c", "imagee": "x"}]}},
+        },
+    }
     with pytest.raises(kubernetes_validate.ValidationError):
         validate(deployment)
