@@ -23,7 +23,7 @@ command -v flock >/dev/null || die "flock is not installed (util-linux)"
 
 # Everything that changes the binaries is part of the cache key: these flags, the wrapper
 # modules (go.mod, go.sum, main.go) and the Go toolchain.
-goflags=(-mod=readonly -trimpath)
+goflags=(-mod=readonly -trimpath -buildvcs=false)
 recipe="v1 CGO_ENABLED=0 ${goflags[*]} -ldflags=-s -w + version stamps"
 key=$(
     {
@@ -90,7 +90,7 @@ kube_version=$(mod_version kube k8s.io/kubernetes)
 etcd_version=$(mod_version etcd go.etcd.io/etcd/server/v3)
 kwok_version=$(mod_version kwok sigs.k8s.io/kwok)
 
-log "cold build into $dir ($(go version | cut -d' ' -f3), $(nproc) cores)"
+log "cache miss: building into $dir ($(go version | cut -d' ' -f3), $(nproc) cores)"
 log "kubernetes $kube_version, etcd $etcd_version, kwok $kwok_version"
 rm -rf "$dir"
 mkdir -p "$dir/tmp"
