@@ -19,7 +19,7 @@ controlplane: setup
 	hack/controlplane/build.sh
 
 run: setup
-	$(BIN)/msctl render -f samples/hf-decode/modelservice.yaml -b samples/hf-decode/baseconfig.yaml
+	$(BIN)/msctl render -f samples/pd-nixl/modelservice.yaml -b deploy/presets/pd-nixl.yaml
 
 test: setup controlplane
 	$(BIN)/pytest
