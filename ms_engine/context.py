@@ -91,7 +91,3 @@ class RenderContext:
 
     def warn(self, problem: Problem) -> None:
         self.problems.append(problem.as_warning())
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return list(self.problems)

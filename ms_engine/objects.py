@@ -81,9 +81,6 @@ class ObjectSet:
         desired = self._by_component.get(component)
         return desired.body if desired else None
 
-    def remove(self, component: str) -> None:
-        self._by_component.pop(component, None)
-
     def __contains__(self, component: object) -> bool:
         return component in self._by_component
 
