@@ -292,7 +292,8 @@ class ControlPlane:
         try:
             plane._start(binaries, ports, nodes or GpuNodes(), timeout, die_with_parent, log)
         except BaseException:
-            plane.stop()
+            # Keep the logs to read; the next `up` or `down` in this directory removes them.
+            plane.stop(remove=False)
             raise
         return plane
 
@@ -308,8 +309,13 @@ class ControlPlane:
         self._popen[record.pid] = process
         self._save()
 
-    def _wait(self, what: str, deadline: float, check: Callable[[], bool]) -> None:
-        """Poll `check` until it holds; fail early, with its log, if a component exits."""
+    def _wait(
+        self, what: str, deadline: float, check: Callable[[], bool], component: str = ""
+    ) -> None:
+        """Poll `check` until it holds; fail early, with its log, if a component exits.
+
+        On a timeout the error quotes the log of `component` (default: the newest process).
+        """
         while True:
             for record in self.records:
                 process = self._popen.get(record.pid)
@@ -321,9 +327,11 @@ class ControlPlane:
             if check():
                 return
             if time.monotonic() > deadline:
-                last = self.records[-1]
+                named = [r for r in self.records if r.name == component]
+                blame = named[0] if named else self.records[-1]
                 raise StartupError(
-                    f"timed out waiting for {what}; last lines of {last.log}:\n{log_tail(last.log)}"
+                    f"timed out waiting for {what}; last lines of {blame.log}:\n"
+                    f"{log_tail(blame.log)}"
                 )
             time.sleep(0.1)
 
@@ -435,18 +443,19 @@ class ControlPlane:
             resp = api.request("POST", "/api/v1/nodes", nodes.manifest(name))
             if resp.status not in (200, 201):
                 raise StartupError(f"creating node {name}: HTTP {resp.status} {resp.body[:200]!r}")
-        checks: list[tuple[str, Callable[[], bool]]] = [
-            ("kube-controller-manager /healthz", lambda: probe(
+        checks: list[tuple[str, str, Callable[[], bool]]] = [
+            ("kube-controller-manager", "/healthz", lambda: probe(
                 f"https://127.0.0.1:{ports.controller_manager}/healthz") == 200),
-            ("kube-scheduler /healthz", lambda: probe(
+            ("kube-scheduler", "/healthz", lambda: probe(
                 f"https://127.0.0.1:{ports.scheduler}/healthz") == 200),
-            ("kwok /healthz", lambda: probe(f"http://127.0.0.1:{ports.kwok}/healthz") == 200),
-            (f"{nodes.count} fake GPU nodes Ready", lambda: _nodes_ready(api, nodes)),
-            ("the default ServiceAccount", lambda: _status(
+            ("kwok", "/healthz", lambda: probe(f"http://127.0.0.1:{ports.kwok}/healthz") == 200),
+            ("kwok", f"{nodes.count} fake GPU nodes Ready", lambda: _nodes_ready(api, nodes)),
+            ("kube-controller-manager", "the default ServiceAccount", lambda: _status(
                 api, "/api/v1/namespaces/default/serviceaccounts/default") == 200),
         ]  # fmt: skip
-        for what, check in checks:
-            self._wait(what, deadline, check)
+        for component, what, check in checks:
+            self._wait(f"{component} {what}" if what[0] == "/" else what, deadline, check,
+                       component)  # fmt: skip
         log(f"controller-manager, scheduler, kwok and {nodes.count} GPU nodes ready "
             f"({time.monotonic() - t0:.1f} s)")  # fmt: skip
 
