@@ -7,6 +7,7 @@ Each distinct template source is compiled once and reused across renders.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -22,6 +23,7 @@ PORTS_VARIABLE = "Ports"
 """The variable holding `spec.routing.ports` as a name → number mapping (read by getPort)."""
 
 _CACHE_SIZE = 512
+_GO_TEMPLATE = re.compile(r"\{\{-?\s*\.[A-Za-z]")
 _MARKERS = ("{{", "{%", "{#")
 
 try:
@@ -77,8 +79,11 @@ class TemplateEngine:
         try:
             code = self.environment.compile(source, name=where, filename=_filename(where))
         except jinja2.TemplateSyntaxError as error:
+            hint = ""
+            if _GO_TEMPLATE.search(source):
+                hint = " (a Go template? write {{ HFModelName }}, not {{ .HFModelName }})"
             raise fail(
-                f"template syntax: {error.message}",
+                f"template syntax: {error.message}{hint}",
                 where,
                 line=error.lineno,
                 reason=Reason.TEMPLATE_ERROR,

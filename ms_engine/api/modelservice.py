@@ -17,6 +17,8 @@ API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "ModelService"
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
 class ObjectMeta(BaseModel):
@@ -24,12 +26,21 @@ class ObjectMeta(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=253)]
-    namespace: str | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)]
+    namespace: Annotated[str, StringConstraints(max_length=63, pattern=DNS_LABEL)] | None = None
     uid: str | None = None
     generation: int | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
+
+
+def _unique_names(items: list[Any], what: str) -> list[Any]:
+    seen: set[str] = set()
+    for item in items:
+        if item.name in seen:
+            raise ValueError(f"{what} {item.name!r} appears twice")
+        seen.add(item.name)
+    return items
 
 
 class ObjectReference(ApiModel):
@@ -69,6 +80,11 @@ class Routing(ApiModel):
     ports: list[Port] = Field(default_factory=list)
     gateway_refs: list[ParentReference] = Field(default_factory=list, max_length=32)
 
+    @field_validator("ports")
+    @classmethod
+    def _ports_unique(cls, ports: list[Port]) -> list[Port]:
+        return _unique_names(ports, "port")
+
 
 class ModelArtifacts(ApiModel):
     """Where the model comes from: `hf://org/model`, `pvc://claim/path`, `oci://image::path`."""
@@ -76,15 +92,6 @@ class ModelArtifacts(ApiModel):
     uri: NonEmpty
     auth_secret_name: str | None = None
     size: Quantity | None = None
-
-
-def _unique_names(items: list[Any], what: str) -> list[Any]:
-    seen: set[str] = set()
-    for item in items:
-        if item.name in seen:
-            raise ValueError(f"{what} {item.name!r} appears twice")
-        seen.add(item.name)
-    return items
 
 
 class EnvVar(ApiModel):

@@ -6,8 +6,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ms_engine.api.modelservice import ModelService
+from ms_engine.api.modelservice import DNS_LABEL, DNS_SUBDOMAIN, ModelService
 from ms_engine.problems import Problem, Reason, RenderError
+
+_PATTERNS = {
+    DNS_SUBDOMAIN: "must be a lowercase RFC 1123 name: a-z, 0-9, '-', '.', alphanumeric ends",
+    DNS_LABEL: "must be a lowercase RFC 1123 label: a-z, 0-9, '-', alphanumeric ends",
+}
 
 _FRIENDLIER = {
     "extra_forbidden": "unknown field",
@@ -36,6 +41,9 @@ def problem_from(error: ValidationError) -> Problem:
     message = _FRIENDLIER.get(first["type"], first["msg"])
     if message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
+    if first["type"] == "string_pattern_mismatch":
+        pattern = str((first.get("ctx") or {}).get("pattern"))
+        message = _PATTERNS.get(pattern, message) + f" (got {first['input']!r})"
     if first["type"] == "literal_error":
         message = f"{message} (got {first['input']!r})"
     return Problem(message, field_path(location), reason=Reason.INVALID_SPEC)

@@ -142,3 +142,22 @@ def test_crd_schema_carries_the_validation_of_the_models():
         "Decode AVAIL",
         "Age",
     ]
+
+
+def test_names_that_kubernetes_would_refuse_are_refused_with_the_rule():
+    document = model_service()
+    document["metadata"]["name"] = "Llama_8B"
+    assert error_of(document).startswith("metadata.name: must be a lowercase RFC 1123 name")
+    document = model_service(
+        routing={"modelName": "m", "ports": [{"name": "h", "port": 1}, {"name": "h", "port": 2}]}
+    )
+    assert error_of(document) == "spec.routing.ports: port 'h' appears twice"
+
+
+def test_go_template_syntax_gets_a_hint():
+    from ms_engine.templating import TemplateEngine
+
+    with pytest.raises(
+        RenderError, match=r"write \{\{ HFModelName \}\}, not \{\{ .HFModelName \}\}"
+    ):
+        TemplateEngine().render("decodeDeployment", "args: ['{{ .HFModelName }}']", {})
