@@ -7,7 +7,7 @@ from ms_engine.api.model_uri import URI_FIELD, ModelURI
 from ms_engine.api.modelservice import ModelArtifacts, ModelService
 from ms_engine.context import RenderContext, RenderOptions, StashKey
 from ms_engine.hookspecs import hookimpl
-from ms_engine.model_source import MODEL_ROOT, MODEL_VOLUME, ModelSource
+from ms_engine.model_source import MODEL_ROOT, MODEL_VOLUME, ModelSource, model_path
 from ms_engine.problems import (
     ModelServiceError,
     PluginError,
@@ -42,4 +42,5 @@ __all__ = [
     "StashKey",
     "fail",
     "hookimpl",
+    "model_path",
 ]

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ms_engine.api.model_uri import URI_FIELD
+from ms_engine.problems import fail
+
 MODEL_VOLUME = "model-storage"
 """The pod volume holding the model; a BaseConfig volume of this name is replaced, not doubled."""
 
@@ -28,3 +31,14 @@ class ModelSource:
     mount: Mapping[str, Any]
     env: tuple[Mapping[str, Any], ...] = ()
     template_vars: Mapping[str, Any] = field(default_factory=dict)
+
+
+def model_path(path: str) -> tuple[str, str]:
+    """A path inside the model source, normalised, and where containers see it.
+
+    `"models/llama/"` → `("models/llama", "/model-cache/models/llama")`; `""` → `("", MODEL_ROOT)`.
+    """
+    path = path.strip("/")
+    if ".." in path.split("/"):
+        raise fail("the path inside the model source may not contain '..'", URI_FIELD)
+    return path, f"{MODEL_ROOT}/{path}" if path else MODEL_ROOT

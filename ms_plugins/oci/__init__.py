@@ -10,7 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ms_engine import MODEL_ROOT, URI_FIELD, ModelArtifacts, ModelSource, ModelURI, fail, hookimpl
+from ms_engine import (
+    MODEL_ROOT,
+    URI_FIELD,
+    ModelArtifacts,
+    ModelSource,
+    ModelURI,
+    fail,
+    hookimpl,
+    model_path,
+)
 
 SCHEME = "oci"
 _REFERENCE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$", re.IGNORECASE)
@@ -31,10 +40,7 @@ def ms_model_source(uri: ModelURI, artifacts: ModelArtifacts) -> ModelSource | N
             f"{reference!r} is not an image reference: expected oci://<image>[::<path>]",
             URI_FIELD,
         )
-    path = path.strip("/")
-    if ".." in path.split("/"):
-        raise fail("the path inside the image may not contain '..'", URI_FIELD)
-    mounted = f"{MODEL_ROOT}/{path}" if path else MODEL_ROOT
+    path, mounted = model_path(path)
     return ModelSource(
         scheme=SCHEME,
         volume={"image": {"reference": reference, "pullPolicy": "IfNotPresent"}},

@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ms_engine import MODEL_ROOT, URI_FIELD, ModelArtifacts, ModelSource, ModelURI, fail, hookimpl
+from ms_engine import (
+    MODEL_ROOT,
+    URI_FIELD,
+    ModelArtifacts,
+    ModelSource,
+    ModelURI,
+    fail,
+    hookimpl,
+    model_path,
+)
 
 SCHEME = "pvc"
 _CLAIM = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
@@ -30,10 +39,7 @@ def ms_model_source(uri: ModelURI, artifacts: ModelArtifacts) -> ModelSource | N
             f"{claim!r} is not a PersistentVolumeClaim name: expected pvc://<claim>/<path>",
             URI_FIELD,
         )
-    path = path.strip("/")
-    if ".." in path.split("/"):
-        raise fail("the path inside the claim may not contain '..'", URI_FIELD)
-    mounted = f"{MODEL_ROOT}/{path}" if path else MODEL_ROOT
+    path, mounted = model_path(path)
     return ModelSource(
         scheme=SCHEME,
         volume={"persistentVolumeClaim": {"claimName": claim, "readOnly": True}},

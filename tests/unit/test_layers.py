@@ -52,5 +52,5 @@ def test_the_public_surface_is_what_plugins_are_told_to_use():
         "MODEL_ROOT", "MODEL_VOLUME", "URI_FIELD", "ModelArtifacts", "ModelService",
         "ModelServiceError", "ModelSource", "ModelURI", "PluginError", "Problem", "Reason",
         "RenderContext", "RenderError", "RenderOptions", "RenderResult", "Renderer", "Severity",
-        "Stage", "StashKey", "fail", "hookimpl",
+        "Stage", "StashKey", "fail", "hookimpl", "model_path",
     }  # fmt: skip
