@@ -70,3 +70,18 @@ class ChildNames:
 
     def service(self, role: str) -> str:
         return self.decode_service if role == DECODE else self.prefill_service
+
+    def of_key(self, key: str) -> str | None:
+        """The name of the object a BaseConfig key makes (None for `configMaps`: as written)."""
+        return {
+            "decodeDeployment": self.decode_deployment,
+            "prefillDeployment": self.prefill_deployment,
+            "decodeService": self.decode_service,
+            "prefillService": self.prefill_service,
+            "eppDeployment": self.epp_deployment,
+            "eppService": self.epp_service,
+            "inferencePool": self.inference_pool,
+            "inferenceModel": self.inference_model,
+            "inferenceObjective": self.inference_model,
+            "httpRoute": self.http_route,
+        }.get(key)

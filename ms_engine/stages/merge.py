@@ -112,6 +112,20 @@ def run(context: RenderContext) -> None:
         _merge_into(
             context, HTTP_ROUTE, {"spec": {"parentRefs": parent_refs}}, "spec.routing.gatewayRefs"
         )
+    for key, document in list(context.documents.items()):
+        name = context.names.of_key(key)
+        if name is not None:  # identity now, so `msctl stage merge` shows whose object it is
+            metadata = {**(document.get("metadata") or {}), "name": name}
+            metadata["namespace"] = context.namespace
+            rest = {
+                k: v for k, v in document.items() if k not in ("apiVersion", "kind", "metadata")
+            }
+            context.documents[key] = {
+                "apiVersion": document["apiVersion"],
+                "kind": document["kind"],
+                "metadata": metadata,
+                **rest,
+            }
 
 
 STAGE = Stage("merge", run, description="overlay ModelService sections onto BaseConfig objects")

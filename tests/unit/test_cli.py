@@ -122,6 +122,21 @@ def test_stage_template_prints_the_rendered_base_config_objects():
     assert "name" not in objects[0].get("metadata", {})
 
 
+def test_stage_merge_prints_the_merged_objects_under_their_names():
+    objects = list(yaml.safe_load_all(msctl("stage", "merge", *PD).stdout))
+    names = [(o["kind"], o["metadata"].get("name")) for o in objects]
+    assert ("Deployment", "llama-8b-pd-decode") in names and (
+        "InferencePool",
+        "llama-8b-pd-inference-pool",
+    ) in names
+    decode = objects[0]
+    assert decode["spec"]["replicas"] == 2
+    assert decode["spec"]["template"]["spec"]["containers"][0]["args"][:2] == [
+        "--max-model-len",
+        "16384",
+    ]
+
+
 def test_stage_workload_prints_objects_so_far_then_documents_on_their_way():
     objects = list(yaml.safe_load_all(msctl("stage", "model_source", *PD).stdout))
     decode = objects[0]
