@@ -46,12 +46,17 @@ def serving_containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def container_ports(spec: dict[str, Any]) -> set[int]:
-    return {
-        port["containerPort"]
-        for container in serving_containers(spec)
-        for port in container.get("ports") or []
-        if isinstance(port.get("containerPort"), int)
-    }
+    """Ports the pod listens on: declared container ports, and `--port N` of its servers
+    (declaring ports is optional in Kubernetes, so many vLLM manifests only pass the flag)."""
+    ports: set[int] = set()
+    for container in serving_containers(spec):
+        for port in container.get("ports") or []:
+            if isinstance(port.get("containerPort"), int):
+                ports.add(port["containerPort"])
+        flag = flag_value(command_words(container), "--port")
+        if flag and flag.isdigit():
+            ports.add(int(flag))
+    return ports
 
 
 def command_words(container: dict[str, Any]) -> list[str]:
@@ -125,9 +130,12 @@ def _profiles(text: str) -> list[str] | None:
     ]
 
 
-def endpoint_picker_configs(context: RenderContext, epp: dict[str, Any]) -> list[list[str]]:
+def endpoint_picker_configs(
+    context: RenderContext, epp: dict[str, Any]
+) -> tuple[list[list[str]], bool]:
     """Profiles of every EndpointPickerConfig the picker can see: inline (`--config-text`) or in a
-    rendered ConfigMap its pod mounts (or, when it mounts none of ours, any rendered one)."""
+    rendered ConfigMap its pod mounts (or, when it mounts none, any rendered one); and whether it
+    also mounts ConfigMaps this render cannot see."""
     spec = pod_spec(epp)
     found: list[list[str]] = []
     for container in spec.get("containers") or []:
@@ -135,15 +143,19 @@ def endpoint_picker_configs(context: RenderContext, epp: dict[str, Any]) -> list
         profiles = _profiles(text) if text else None
         if profiles is not None:
             found.append(profiles)
-    mounted = {(volume.get("configMap") or {}).get("name") for volume in spec.get("volumes") or []}
-    config_maps = context.objects.of_kind("ConfigMap")
-    ours = [cm for cm in config_maps if cm["metadata"]["name"] in mounted] or config_maps
-    for config_map in ours:
+    mounted = {
+        name
+        for volume in spec.get("volumes") or []
+        if (name := (volume.get("configMap") or {}).get("name"))
+    }
+    config_maps = {cm["metadata"]["name"]: cm for cm in context.objects.of_kind("ConfigMap")}
+    visible = [cm for name, cm in config_maps.items() if name in mounted] if mounted else []
+    for config_map in visible or ([] if mounted else list(config_maps.values())):
         for text in (config_map.get("data") or {}).values():
             profiles = _profiles(str(text))
             if profiles is not None:
                 found.append(profiles)
-    return found
+    return found, bool(mounted - set(config_maps))
 
 
 def check_prefill_profile(context: RenderContext) -> Iterable[Problem]:
@@ -156,7 +168,9 @@ def check_prefill_profile(context: RenderContext) -> Iterable[Problem]:
             f"Deployment/{context.names.prefill_deployment}",
         )
         return
-    configs = endpoint_picker_configs(context, epp)
+    configs, unseen = endpoint_picker_configs(context, epp)
+    if not configs and unseen:
+        return  # its config lives in a ConfigMap this render does not make: nothing to check
     if not any(PREFILL in profiles for profiles in configs):
         yield warning(
             "prefill pods exist but the endpoint picker's EndpointPickerConfig has no 'prefill' "

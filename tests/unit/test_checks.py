@@ -96,3 +96,38 @@ def test_decode_and_prefill_serving_different_models(render):
         "decode pods serve meta-llama/Llama-3.1-8B-Instruct but prefill pods serve other-model" in w
         for w in found
     )
+
+
+def test_a_port_passed_only_as_a_flag_counts_as_served(render):
+    bc = preset("basic-gpu")
+    lines = bc["data"]["decodeDeployment"].splitlines()
+    skip = ("ports:", "- name: http", "protocol: TCP")
+    kept = [line for line in lines if line.strip() not in skip and "containerPort" not in line]
+    bc["data"]["decodeDeployment"] = "\n".join(kept) + "\n"
+    bc["data"]["inferencePool"] = (
+        "apiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\nspec:\n  targetPorts: [{number: 8000}]\n"
+    )
+    result = render(sample("hf-decode"), bc)
+    decode = next(d.body for d in result.objects if d.component == "decodeDeployment")
+    assert "ports" not in decode["spec"]["template"]["spec"]["containers"][0]
+    assert [str(w) for w in result.warnings] == []
+
+
+def test_a_picker_config_in_a_config_map_we_do_not_make_is_not_guessed_at(render):
+    bc = preset("pd-nixl")
+    del bc["data"]["configMaps"]
+    bc["data"]["eppDeployment"] = bc["data"]["eppDeployment"].replace(
+        "name: {{ ModelServiceName }}-epp-config", "name: platform-epp-config"
+    )
+    assert not any("scheduling profile" in w for w in warnings_of(render, sample("pd-nixl"), bc))
+
+
+def test_a_picker_without_any_config_has_no_prefill_profile(render):
+    bc = preset("pd-nixl")
+    del bc["data"]["configMaps"]
+    epp = bc["data"]["eppDeployment"].replace("- --config-file=/config/epp-config.yaml\n", "")
+    bc["data"]["eppDeployment"] = epp.split("volumeMounts:")[0].rstrip() + "\n"
+    assert any(
+        "has no 'prefill' scheduling profile" in w
+        for w in warnings_of(render, sample("pd-nixl"), bc)
+    )
