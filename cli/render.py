@@ -9,7 +9,7 @@ import click
 
 from cli.app import App, pass_app
 from cli.errors import CliError
-from cli.inputs import InputFile, of_kind, read_documents
+from cli.inputs import of_kind, read_documents
 from cli.output import FORMATS, echo_objects
 from ms_engine import Problem, RenderError, RenderOptions, RenderResult
 from ms_engine.api import KNOWN_KEYS, BaseConfig, ModelService, load_model_service
@@ -89,28 +89,29 @@ class Inputs:
         return load_model_service(documents[0])
 
     def base_config(self, model_service: ModelService) -> BaseConfig | None:
+        """The ConfigMap of `-b` (the one `baseConfigMapRef` names, when it holds several), else a
+        ConfigMap beside the ModelService in `-f` that the reference names."""
         reference = model_service.spec.base_config_map_ref
-        files: list[InputFile] = [self.model_service_file]
-        if self.base_config_file is not None:
-            files.insert(0, self.base_config_file)
-            if not self.base_config_file.documents:
-                raise CliError(f"{self.base_config_file.label}: is empty")
         given = self.base_config_file
         if given is not None:
-            candidates = of_kind(given.documents, "ConfigMap") or given.documents
+            if not given.documents:
+                raise CliError(f"{given.label}: is empty")
             label = given.label
+            candidates = of_kind(given.documents, "ConfigMap") or given.documents
         else:
-            candidates = of_kind(self.model_service_file.documents, "ConfigMap")
             label = self.model_service_file.label
+            candidates = of_kind(self.model_service_file.documents, "ConfigMap")
         if reference is not None:
             named = [c for c in candidates if _name_of(c) == reference.name]
             if named:
                 candidates = named
             elif given is None:
                 raise CliError(
-                    f"{self.model_service_file.label}: spec.baseConfigMapRef: names BaseConfig "
-                    f"{reference.name!r}; pass it with -b (msctl renders offline)"
+                    f"{label}: spec.baseConfigMapRef: names BaseConfig {reference.name!r}; pass "
+                    "it with -b (msctl renders offline)"
                 )
+            elif len(candidates) > 1:
+                raise CliError(f"{label}: none of its ConfigMaps is named {reference.name!r}")
         if not candidates:
             return None
         if len(candidates) > 1:

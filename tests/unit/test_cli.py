@@ -304,3 +304,28 @@ def test_usage_errors_exit_2():
 def test_help_of_every_command_works():
     for command in (["render"], ["stage"], ["plugins"], ["crd"], ["dev"]):
         assert msctl(*command, "--help").exit_code == 0
+
+
+def test_one_file_may_hold_the_model_service_and_its_base_config(tmp_path):
+    both = write(
+        tmp_path,
+        "all.yaml",
+        (SAMPLES / "hf-decode/modelservice.yaml").read_text()
+        + "\n---\n"
+        + (PRESETS / "basic-gpu.yaml").read_text(),
+    )
+    result = msctl("render", "-f", both, "-o", "json")
+    assert result.exit_code == 0 and len(json.loads(result.stdout)) == 3
+
+
+def test_a_base_config_file_without_the_named_config_map_is_an_error(tmp_path):
+    two = write(
+        tmp_path,
+        "two.yaml",
+        (PRESETS / "pd-nixl.yaml").read_text() + "\n---\n" + (PRESETS / "sim.yaml").read_text(),
+    )
+    result = run_process("render", "-f", str(SAMPLES / "hf-decode/modelservice.yaml"), "-b", two)
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"error: {two}: none of its ConfigMaps is named 'basic-gpu'\n",
+    )
