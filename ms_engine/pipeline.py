@@ -135,7 +135,15 @@ def _contributed(manager: pluggy.PluginManager) -> list[Stage]:
 
 def _order(manager: pluggy.PluginManager) -> tuple[Stage, ...]:
     contributed = _contributed(manager)
-    core = {s.name: s for s in contributed if s.name in CORE_STAGES and not (s.after or s.replaces)}
+    core: dict[str, Stage] = {}
+    for stage in contributed:
+        if stage.name in CORE_STAGES and not (stage.after or stage.replaces):
+            if stage.name in core:  # else the later plugin would silently win
+                raise PluginError(
+                    f"stage {stage.name!r} is offered by {core[stage.name].provider} and "
+                    f"{stage.provider}; a plugin takes a core stage's place with replaces="
+                )
+            core[stage.name] = stage
     missing = [name for name in CORE_STAGES if name not in core]
     if missing:
         raise PluginError(f"core stages missing: {', '.join(missing)}")

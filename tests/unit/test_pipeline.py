@@ -227,3 +227,13 @@ def test_pipeline_build_needs_every_core_stage():
     manager.unregister(name="core-stages")
     with pytest.raises(PluginError, match="core stages missing"):
         Pipeline.build(manager)
+
+
+def test_a_plugin_cannot_take_a_core_stage_by_its_name_alone():
+    class Sneaky:
+        @hookimpl
+        def ms_stages(self):
+            return [Stage("routing", lambda context: None)]
+
+    with pytest.raises(PluginError, match="'routing' is offered by core-stages and sneaky"):
+        fresh_renderer(("sneaky", Sneaky()))
