@@ -9,7 +9,24 @@ from typing import Any
 
 from ms_engine.api.modelservice import API_VERSION, KIND
 from ms_engine.context import RenderContext
-from ms_engine.names import MANAGED_BY, MANAGER, PART_OF
+from ms_engine.names import (
+    INFERENCE_SERVING,
+    MANAGED_BY,
+    MANAGER,
+    MODEL,
+    PART_OF,
+    ROLE,
+    sanitize,
+)
+
+
+def common_labels(context: RenderContext) -> dict[str, str]:
+    """The labels the InferencePool selects on: every serving pod of this model has them."""
+    return {INFERENCE_SERVING: "true", MODEL: sanitize(context.spec.routing.model_name)}
+
+
+def pod_labels(context: RenderContext, role: str) -> dict[str, str]:
+    return {**common_labels(context), ROLE: role}
 
 
 def ownership_labels(context: RenderContext) -> dict[str, str]:

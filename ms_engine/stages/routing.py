@@ -24,10 +24,9 @@ from ms_engine.context import RenderContext
 from ms_engine.hookspecs import hookimpl
 from ms_engine.merge import merge
 from ms_engine.names import EPP
-from ms_engine.ownership import claim, claim_pod_owner
+from ms_engine.ownership import claim, claim_pod_owner, common_labels
 from ms_engine.problems import PluginError, Reason, fail
 from ms_engine.stage import Stage
-from ms_engine.stages.workload import common_labels
 
 ROUTING_KEYS = (
     CONFIG_MAPS,

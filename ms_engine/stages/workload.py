@@ -17,21 +17,12 @@ from ms_engine.api.baseconfig import (
 )
 from ms_engine.api.modelservice import AcceleratorTypes, PDSpec
 from ms_engine.context import RenderContext
-from ms_engine.names import DECODE, INFERENCE_SERVING, MODEL, PREFILL, ROLE, sanitize
-from ms_engine.ownership import claim, claim_pod_owner
+from ms_engine.names import DECODE, PREFILL
+from ms_engine.ownership import claim, claim_pod_owner, common_labels, pod_labels
 from ms_engine.problems import Reason, fail
 from ms_engine.stage import Stage
 
 KEYS = {DECODE: (DECODE_DEPLOYMENT, DECODE_SERVICE), PREFILL: (PREFILL_DEPLOYMENT, PREFILL_SERVICE)}
-
-
-def common_labels(context: RenderContext) -> dict[str, str]:
-    """The labels the InferencePool selects on: every serving pod of this model has them."""
-    return {INFERENCE_SERVING: "true", MODEL: sanitize(context.spec.routing.model_name)}
-
-
-def pod_labels(context: RenderContext, role: str) -> dict[str, str]:
-    return {**common_labels(context), ROLE: role}
 
 
 def role_exists(context: RenderContext, role: str) -> bool:
