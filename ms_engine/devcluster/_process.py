@@ -125,6 +125,11 @@ def stop(
         with contextlib.suppress(ProcessLookupError):
             os.kill(record.pid, signal.SIGKILL)
         _wait_gone(record, reap, 5.0)
+    if process is not None:
+        # It may have died between the last poll and the liveness check: reap it now, or its
+        # Popen warns "still running" when collected (an error under our warning filter).
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5.0)
     return True
 
 
