@@ -20,6 +20,7 @@ from ms_engine.api.baseconfig import (
     PREFILL_DEPLOYMENT,
 )
 from ms_engine.context import RenderContext
+from ms_engine.flags import effective_value
 from ms_engine.hookspecs import hookimpl
 from ms_engine.names import DECODE, PREFILL
 from ms_engine.problems import RENDER, Problem, Reason, Severity
@@ -75,12 +76,8 @@ def command_words(container: dict[str, Any]) -> list[str]:
 
 
 def flag_value(words: list[str], flag: str) -> str | None:
-    for index, word in enumerate(words):
-        if word == flag and index + 1 < len(words):
-            return words[index + 1]
-        if word.startswith(flag + "="):
-            return word.split("=", 1)[1]
-    return None
+    """The effective value of `flag`: its last occurrence, as argparse (vLLM's parser) keeps."""
+    return effective_value(words, flag)
 
 
 def served_model(container: dict[str, Any]) -> str | None:
@@ -239,8 +236,31 @@ def check_same_model(context: RenderContext) -> Iterable[Problem]:
         )
 
 
+def check_service_selectors(context: RenderContext) -> Iterable[Problem]:
+    """A Service whose selector (the BaseConfig's labels are kept beside ours) matches none of
+    the pods this render makes sends traffic nowhere."""
+    pod_label_sets = [
+        ((d.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
+        for d in context.objects.of_kind("Deployment")
+    ]
+    for service in context.objects.of_kind("Service"):
+        selector = (service.get("spec") or {}).get("selector") or {}
+        if not selector or any(selector.items() <= labels.items() for labels in pod_label_sets):
+            continue
+        closest: dict[str, Any] = max(
+            pod_label_sets, key=lambda labels: len(selector.items() & labels.items()), default={}
+        )
+        missing = sorted(f"{k}={v}" for k, v in selector.items() if closest.get(k) != v)
+        yield warning(
+            f"spec.selector matches none of this ModelService's pods (they lack "
+            f"{', '.join(missing)}), so the Service has no endpoints",
+            f"Service/{service['metadata']['name']}",
+        )
+
+
 CHECKS = (
     check_target_ports,
+    check_service_selectors,
     check_prefill_profile,
     check_nixl_env,
     check_route_backends,

@@ -7,8 +7,8 @@ jsonmerge at render time: jsonmerge resolves JSON pointers through jsonschema on
 costs about 1 ms per Deployment merge on this machine, a third of the whole render budget.
 
 Rules (DESIGN §5): mappings merge key by key and a present overlay value wins (also 0, false,
-""); lists of named things merge by key; other lists are replaced whole; container `args` put the
-overlay's first, then the base's.
+""); lists of named things merge by key; other lists are replaced whole; container `args` merge
+flag by flag (`ms_engine.flags.merge_args`): an overlay flag replaces the base's in place.
 
 The result may share untouched sub-objects with `base` and `head`; neither input is modified.
 """
@@ -18,12 +18,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ms_engine.flags import merge_args
+
 Schema = Mapping[str, Any]
 
 OVERWRITE = "overwrite"
 BY_KEY = "arrayMergeById"
-PREPEND = "prepend"
-"""Overlay items first, then the base's; unless the base already starts with them (idempotent)."""
+FLAGS = "flagAware"
+"""Command-line args: overlay flags replace the base's in place (see `ms_engine.flags`)."""
 
 
 class DuplicateKey(ValueError):
@@ -47,7 +49,7 @@ REPLACE_ITEM: Schema = {"mergeStrategy": OVERWRITE}
 
 CONTAINER: Schema = {
     "properties": {
-        "args": {"mergeStrategy": PREPEND},
+        "args": {"mergeStrategy": FLAGS},
         "env": keyed("name", REPLACE_ITEM),
         "volumeMounts": keyed("mountPath", REPLACE_ITEM),
         "ports": keyed("containerPort"),
@@ -97,8 +99,8 @@ def merge(base: Any, head: Any, schema: Schema | None = None, path: str = "") ->
         return head
     if strategy == BY_KEY and isinstance(base, list) and isinstance(head, list):
         return _merge_by_key(base, head, schema, path)
-    if strategy == PREPEND and isinstance(base, list) and isinstance(head, list):
-        return _prepend(base, head)
+    if strategy == FLAGS and isinstance(base, list) and isinstance(head, list):
+        return merge_args([str(word) for word in base], [str(word) for word in head])
     if isinstance(base, dict) and isinstance(head, dict):
         properties: Mapping[str, Schema] = schema.get("properties", {})
         merged = dict(base)
@@ -120,6 +122,8 @@ def _fresh(value: Any, schema: Schema | None, path: str) -> Any:
         return merge({}, value, schema, path)
     if isinstance(value, list) and schema.get("mergeStrategy") == BY_KEY:
         return _merge_by_key([], value, schema, path)
+    if isinstance(value, list) and schema.get("mergeStrategy") == FLAGS:
+        return merge_args([], [str(word) for word in value])  # the same order a merge gives
     return value
 
 
@@ -149,9 +153,3 @@ def _merge_by_key(base: list[Any], head: list[Any], schema: Schema, path: str) -
             position[key] = len(merged)
             merged.append(_fresh(item, item_schema, f"{path}[{id_ref}={key}]"))
     return merged
-
-
-def _prepend(base: list[Any], head: list[Any]) -> list[Any]:
-    if base[: len(head)] == head:
-        return base
-    return head + base

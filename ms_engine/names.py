@@ -18,6 +18,9 @@ MANAGER = "modelservice"
 INFERENCE_SERVING = "llm-d.ai/inferenceServing"
 MODEL = "llm-d.ai/model"
 ROLE = "llm-d.ai/role"
+MODEL_SERVICE = "llm-d.ai/modelservice"
+"""Pod label naming the ModelService (its `part-of` name): keeps the Deployment and role Service
+selectors of two ModelServices of one model apart, while the pool still selects both."""
 EPP = "llm-d.ai/epp"
 
 DECODE = "decode"

@@ -14,6 +14,7 @@ from ms_engine.names import (
     MANAGED_BY,
     MANAGER,
     MODEL,
+    MODEL_SERVICE,
     PART_OF,
     ROLE,
     sanitize,
@@ -26,7 +27,9 @@ def common_labels(context: RenderContext) -> dict[str, str]:
 
 
 def pod_labels(context: RenderContext, role: str) -> dict[str, str]:
-    return {**common_labels(context), ROLE: role}
+    """A role's pods: the pool's labels, the role, and this ModelService (so two ModelServices of
+    one model in one namespace never select each other's pods)."""
+    return {**common_labels(context), ROLE: role, MODEL_SERVICE: context.names.part_of}
 
 
 def ownership_labels(context: RenderContext) -> dict[str, str]:
@@ -92,20 +95,28 @@ def claim_pod_owner(
     selector: dict[str, str],
     service_account: str,
 ) -> dict[str, Any]:
-    """Stamp a Deployment: identity, `selector` as its selector and on its pods (the pod labels
-    keep the BaseConfig's others), the ServiceAccount, and 1 replica unless one was given."""
+    """Stamp a Deployment: identity, the ServiceAccount, 1 replica unless one was given, and a
+    selector of the BaseConfig's selector labels united with `selector` (ours win on a shared key).
+
+    The BaseConfig's selector is kept, as the original controller kept it: a Deployment's selector
+    is immutable, so one it created can only be updated with the same selector. Every selector
+    label is also put on the pods, which keep the BaseConfig's other labels.
+    """
     deployment = claim(context, document, name, selector)
     spec = dict(deployment.get("spec") or {})
     template = dict(spec.pop("template", None) or {})
     template_metadata = dict(template.pop("metadata", None) or {})
-    template_metadata["labels"] = {**(template_metadata.get("labels") or {}), **selector}
     pod_spec = dict(template.pop("spec", None) or {})
     pod_spec["serviceAccountName"] = service_account
     replicas = spec.pop("replicas", None)
-    spec.pop("selector", None)
+    base_selector = spec.pop("selector", None)
+    if not isinstance(base_selector, dict):
+        base_selector = {}
+    match_labels = {**(base_selector.get("matchLabels") or {}), **selector}
+    template_metadata["labels"] = {**(template_metadata.get("labels") or {}), **match_labels}
     deployment["spec"] = {
         "replicas": 1 if replicas is None else replicas,
-        "selector": {"matchLabels": dict(selector)},
+        "selector": {**base_selector, "matchLabels": match_labels},
         **spec,
         "template": {"metadata": template_metadata, **template, "spec": pod_spec},
     }

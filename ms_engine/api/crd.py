@@ -76,6 +76,8 @@ def status_schema() -> dict[str, Any]:
     conditions = schema["properties"]["conditions"]
     conditions["x-kubernetes-list-type"] = "map"
     conditions["x-kubernetes-list-map-keys"] = ["type"]
+    # Fields another writer put there (the original controller, a newer version) are kept.
+    schema["x-kubernetes-preserve-unknown-fields"] = True
     return schema
 
 

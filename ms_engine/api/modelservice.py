@@ -173,6 +173,10 @@ ConditionStatus = Literal["True", "False", "Unknown"]
 
 
 class Condition(ApiModel):
+    """A status condition; extra fields (a mirrored Deployment condition's lastUpdateTime) kept."""
+
+    model_config = ConfigDict(extra="allow")
+
     type: NonEmpty
     status: ConditionStatus
     reason: str = ""
@@ -181,32 +185,30 @@ class Condition(ApiModel):
     observed_generation: int | None = None
 
 
-class ObjectRef(ApiModel):
-    """A child the controller made: enough to find it again."""
-
-    api_version: str | None = None
-    kind: str | None = None
-    name: NonEmpty
-    namespace: str | None = None
-
-
 class ModelServiceStatus(ApiModel):
-    """What the controller observed. Refs name only children that exist."""
+    """What the controller observed. Refs are child names (as the original wrote them) and name
+    only children that exist.
+
+    Unknown fields are kept, not refused: a status read back from a cluster may have been written
+    by the original controller or by a newer version of this one.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     observed_generation: int | None = None
     conditions: list[Condition] = Field(default_factory=list)
-    decode_deployment_ref: ObjectRef | None = None
-    prefill_deployment_ref: ObjectRef | None = None
-    epp_deployment_ref: ObjectRef | None = None
-    decode_service_ref: ObjectRef | None = None
-    prefill_service_ref: ObjectRef | None = None
-    epp_service_ref: ObjectRef | None = None
-    inference_pool_ref: ObjectRef | None = None
-    inference_model_ref: ObjectRef | None = None
-    http_route_ref: ObjectRef | None = None
-    epp_role_binding: ObjectRef | None = None
-    pd_service_account_ref: ObjectRef | None = None
-    epp_service_account_ref: ObjectRef | None = None
+    decode_deployment_ref: str | None = None
+    prefill_deployment_ref: str | None = None
+    epp_deployment_ref: str | None = None
+    decode_service_ref: str | None = None
+    prefill_service_ref: str | None = None
+    epp_service_ref: str | None = None
+    inference_pool_ref: str | None = None
+    inference_model_ref: str | None = None
+    http_route_ref: str | None = None
+    epp_role_binding: str | None = None
+    pd_service_account_ref: str | None = None
+    epp_service_account_ref: str | None = None
     config_map_names: list[str] = Field(default_factory=list)
     prefill_ready: str | None = None
     decode_ready: str | None = None
@@ -217,24 +219,19 @@ class ModelServiceStatus(ApiModel):
 
 
 class ModelService(ApiModel):
-    """The whole resource as a user writes it (status is optional and ignored by rendering)."""
+    """The whole resource as a user writes it.
+
+    `status` is kept as the cluster gave it and never validated or read by rendering: whoever
+    wrote it (the original controller, a newer version), it cannot block a render. The
+    controller reads it with `ModelServiceStatus`.
+    """
 
     api_version: Literal["llm-d.ai/v1alpha1"]
     kind: Literal["ModelService"]
     metadata: ObjectMeta
     spec: ModelServiceSpec
-    status: ModelServiceStatus | None = None
+    status: Any = None
 
     @property
     def name(self) -> str:
         return self.metadata.name
-
-    def role(self, role: str) -> PDSpec | None:
-        """The `decode` or `prefill` section."""
-        section: PDSpec | None = getattr(self.spec, role)
-        return section
-
-
-def parse_model_service(document: Any) -> ModelService:
-    """Validate a decoded YAML/JSON document as a ModelService (raises pydantic's error)."""
-    return ModelService.model_validate(document)

@@ -78,10 +78,12 @@ def build_deployment(context: RenderContext, role: str, document: dict[str, Any]
 
 
 def build_service(context: RenderContext, role: str, document: dict[str, Any]) -> dict[str, Any]:
-    labels = pod_labels(context, role)
     service = claim(context, document, context.names.service(role), common_labels(context))
     spec = service.setdefault("spec", {})
-    spec["selector"] = labels
+    # The BaseConfig's selector is kept (as the original did) and ours added: a selector that
+    # then matches none of these pods is a wiring warning (checks.check_service_selectors).
+    base_selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
+    spec["selector"] = {**base_selector, **pod_labels(context, role)}
     if not spec.get("ports"):
         raise fail(
             f"the {role} Service has no ports", KEYS[role][1], reason=Reason.INVALID_BASE_CONFIG

@@ -161,3 +161,58 @@ def test_go_template_syntax_gets_a_hint():
         RenderError, match=r"write \{\{ HFModelName \}\}, not \{\{ .HFModelName \}\}"
     ):
         TemplateEngine().render("decodeDeployment", "args: ['{{ .HFModelName }}']", {})
+
+
+ORIGINAL_STATUS = {
+    # As the original Go controller wrote it: refs are plain names, readiness "ready/desired",
+    # Deployment conditions mirrored with a role prefix.
+    "decodeDeploymentRef": "granite-decode",
+    "prefillDeploymentRef": "granite-prefill",
+    "eppDeploymentRef": "granite-epp",
+    "inferencePoolRef": "granite-inference-pool",
+    "inferenceModelRef": "granite",
+    "eppRoleBinding": "granite-epp-rolebinding",
+    "configMapNames": ["granite-epp-config"],
+    "decodeReady": "1/1",
+    "decodeAvailable": 1,
+    "conditions": [
+        {
+            "type": "DecodeAvailable",
+            "status": "True",
+            "reason": "MinimumReplicasAvailable",
+            "message": "Deployment has minimum availability.",
+            "lastTransitionTime": "2025-06-30T10:00:00Z",
+            "lastUpdateTime": "2025-06-30T10:00:00Z",
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        ORIGINAL_STATUS,
+        {"someFieldOfANewerVersion": {"x": 1}},
+        {"decodeDeploymentRef": {"a": 1}},
+        "garbage",
+    ],
+    ids=["original", "newer", "other-shape", "not-a-mapping"],
+)
+def test_status_read_back_from_a_cluster_never_blocks_a_render(render, status):
+    document = model_service()
+    document["status"] = status
+    result = render(document)
+    assert [
+        o.body["metadata"]["name"] for o in result.objects if o.body["kind"] == "Deployment"
+    ] == ["demo-decode"]
+
+
+def test_the_status_model_reads_what_the_original_wrote_and_keeps_unknown_fields():
+    from ms_engine.api import ModelServiceStatus
+
+    status = ModelServiceStatus.model_validate({**ORIGINAL_STATUS, "newerField": 3})
+    assert status.decode_deployment_ref == "granite-decode"
+    assert status.conditions[0].type == "DecodeAvailable"
+    assert status.model_dump(by_alias=True)["newerField"] == 3
+    schema = model_service_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    assert schema["properties"]["status"]["x-kubernetes-preserve-unknown-fields"] is True

@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonmerge.strategies import ArrayStrategy
 
+from ms_engine.flags import merge_args
 from ms_engine.merge import (
     CONTAINER,
+    FLAGS,
     POD_TEMPLATE_OWNER,
-    PREPEND,
     SERVICE,
     DuplicateKey,
     merge,
@@ -64,7 +65,7 @@ def test_env_value_replaces_value_from_and_back():
     assert merge(base, head, CONTAINER)["env"] == head["env"]
 
 
-def test_args_put_the_overlay_first_and_command_is_replaced():
+def test_new_args_go_first_and_command_is_replaced():
     base = {"command": ["vllm", "serve"], "args": ["--port", "8000"]}
     head = {"command": ["python"], "args": ["--max-model-len", "2048"]}
     merged = merge(base, head, CONTAINER)
@@ -214,19 +215,19 @@ def keys_are_unique(value: Any) -> bool:
     return True
 
 
-class PrependUnlessPrefixed(ArrayStrategy):
-    """Our `prepend` rule, written as a jsonmerge strategy for the reference merger."""
+class FlagAware(ArrayStrategy):
+    """Our args rule as a jsonmerge strategy, so the reference checks the schema interpreter
+    (the rule itself has its own properties in test_flags)."""
 
     def _merge(self, walk, base, head, schema, **kwargs):
-        if base.val[: len(head.val)] != head.val:
-            base.val = head.val + base.val
+        base.val = merge_args(base.val, head.val)
         return base
 
     def get_schema(self, walk, schema, **kwargs):
         return schema
 
 
-REFERENCE = jsonmerge.Merger(POD_TEMPLATE_OWNER, strategies={PREPEND: PrependUnlessPrefixed()})
+REFERENCE = jsonmerge.Merger(POD_TEMPLATE_OWNER, strategies={FLAGS: FlagAware()})
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -66,18 +66,16 @@ def test_names_labels_selectors_and_service_account(render):
         and prefill["metadata"]["name"] == "demo-prefill"
     )
     assert decode["metadata"]["namespace"] == "team-a"
-    assert decode["spec"]["selector"] == {"matchLabels": {**POD_LABELS, "llm-d.ai/role": "decode"}}
-    assert decode["spec"]["template"]["metadata"]["labels"] == {
-        **POD_LABELS,
-        "llm-d.ai/role": "decode",
-    }
+    own = {**POD_LABELS, "llm-d.ai/role": "decode", "llm-d.ai/modelservice": "demo"}
+    assert decode["spec"]["selector"] == {"matchLabels": own}
+    assert decode["spec"]["template"]["metadata"]["labels"] == own
     assert prefill["spec"]["template"]["metadata"]["labels"]["llm-d.ai/role"] == "prefill"
     assert decode["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "modelservice"
     assert decode["metadata"]["labels"]["app.kubernetes.io/part-of"] == "demo"
     assert pod_spec(decode)["serviceAccountName"] == "demo-sa"
     service = result["decodeService"]
     assert service["metadata"]["name"] == "demo-service-decode"
-    assert service["spec"]["selector"] == {**POD_LABELS, "llm-d.ai/role": "decode"}
+    assert service["spec"]["selector"] == own
     assert result["prefillService"]["metadata"]["name"] == "demo-service-prefill"
 
 
@@ -93,7 +91,56 @@ def test_base_config_pod_labels_are_kept_beside_ours(render):
         "team": "a",
         **POD_LABELS,
         "llm-d.ai/role": "decode",
+        "llm-d.ai/modelservice": "demo",
     }
+
+
+def test_two_model_services_of_one_model_select_only_their_own_pods(render):
+    first = by_component(render(model_service(prefill={"replicas": 1}), PD))
+    other = model_service(prefill={"replicas": 1})
+    other["metadata"]["name"] = "other"
+    second = by_component(render(other, PD))
+    for key in ("decodeDeployment", "prefillDeployment"):
+        mine = first[key]["spec"]["selector"]["matchLabels"].items()
+        theirs = second[key]["spec"]["template"]["metadata"]["labels"].items()
+        assert not mine <= theirs, f"{key} of one selects the other's pods"
+    for key in ("decodeService", "prefillService"):
+        selector = first[key]["spec"]["selector"].items()
+        assert (
+            not selector
+            <= second["decodeDeployment"]["spec"]["template"]["metadata"]["labels"].items()
+        )
+        assert (
+            not selector
+            <= second["prefillDeployment"]["spec"]["template"]["metadata"]["labels"].items()
+        )
+
+
+def test_a_base_config_deployment_selector_is_kept_and_united_with_ours(render):
+    template = DEPLOYMENT.replace(
+        "spec:\n  template:\n",
+        "spec:\n  selector:\n    matchLabels: {app: llama}\n  template:\n",
+    )
+    deployment = by_component(render(model_service(), base_config(decodeDeployment=template)))[
+        "decodeDeployment"
+    ]
+    own = {**POD_LABELS, "llm-d.ai/role": "decode", "llm-d.ai/modelservice": "demo"}
+    assert deployment["spec"]["selector"] == {"matchLabels": {"app": "llama", **own}}
+    assert deployment["spec"]["template"]["metadata"]["labels"] == {"app": "llama", **own}
+
+
+def test_a_base_config_service_selector_is_kept_and_a_mismatch_is_a_warning(render):
+    service = "spec:\n  selector: {app.kubernetes.io/name: elsewhere}\n  ports: [{port: 8000}]\n"
+    result = render(
+        model_service(), base_config(decodeDeployment=DEPLOYMENT, decodeService=service)
+    )
+    selector = by_component(result)["decodeService"]["spec"]["selector"]
+    assert selector["app.kubernetes.io/name"] == "elsewhere"
+    assert selector["llm-d.ai/modelservice"] == "demo"
+    assert [str(w) for w in result.warnings] == [
+        "Service/demo-service-decode: spec.selector matches none of this ModelService's pods "
+        "(they lack app.kubernetes.io/name=elsewhere), so the Service has no endpoints"
+    ]
 
 
 @pytest.mark.parametrize(
