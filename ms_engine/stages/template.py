@@ -11,6 +11,7 @@ from typing import Any
 from ms_engine.api.baseconfig import KEY_TYPES, KNOWN_KEYS, LIST_KEYS
 from ms_engine.api.modelservice import ContainerSpec, ModelServiceSpec, PodSpecOverrides
 from ms_engine.context import RenderContext
+from ms_engine.model_source import MODEL_ROOT
 from ms_engine.names import sanitize
 from ms_engine.problems import MODELSERVICE, PluginError, Reason, fail
 from ms_engine.stage import Stage
@@ -56,10 +57,20 @@ def core_variables(context: RenderContext) -> dict[str, Any]:
     }
 
 
+SOURCE_VARIABLE_DEFAULTS: dict[str, str] = {
+    "HFModelName": "",
+    "ModelPath": "",
+    "MountedModelPath": MODEL_ROOT,
+    "ModelImage": "",
+}
+"""The model source's variables, defined for every source (the original gave `""` where a source
+has no such value, and its presets test `if HFModelName`); the source's own values replace them."""
+
+
 def template_variables(context: RenderContext) -> dict[str, Any]:
     """Core variables, then the model source's, then other plugins'; a name given twice fails."""
     variables = core_variables(context)
-    contributions: list[Any] = [context.model_source.template_vars]
+    contributions: list[Any] = [{**SOURCE_VARIABLE_DEFAULTS, **context.model_source.template_vars}]
     contributions += context.hook.ms_template_vars(context=context)
     for extra in contributions:
         for name, value in (extra or {}).items():

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
-from support import DEPLOYMENT, base_config, by_component, container, model_service
+from support import DEPLOYMENT, ROOT, base_config, by_component, container, model_service
 
 from ms_engine import RenderError
 from ms_engine.problems import Reason
@@ -178,3 +181,34 @@ def test_get_port_default_covers_optional_ports():
     engine = TemplateEngine()
     assert engine.render("k", "{{ getPort('vllm', 8200) }}", {"Ports": {}}) == "8200"
     assert engine.render("k", "{{ getPort('vllm', 8200) }}", {"Ports": {"vllm": 9}}) == "9"
+
+
+def documented_variables() -> list[str]:
+    guide = (ROOT / "docs/user-guide.md").read_text()
+    section = guide.split("## Template variables", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("hf://Qwen/Qwen2.5-0.5B", {"HFModelName": "Qwen/Qwen2.5-0.5B", "ModelImage": ""}),
+        ("pvc://models/llama/8b", {"HFModelName": "", "ModelPath": "llama/8b", "ModelImage": ""}),
+        (
+            "oci://registry.example/m:1::w",
+            {"HFModelName": "", "ModelImage": "registry.example/m:1"},
+        ),
+    ],
+)
+def test_every_variable_in_the_user_guide_exists_for_every_source(render, uri, expected):
+    names = documented_variables()
+    assert len(names) >= 26 and "HFModelName" in names and "Ports" in names
+    data = "\n".join(f"    {name}: {{{{ {name} | tojson | tojson }}}}" for name in names)
+    config_maps = f"- metadata:\n    name: vars\n  data:\n{data}\n"
+    ms = model_service(modelArtifacts={"uri": uri})
+    result = render(ms, base_config(decodeDeployment=DEPLOYMENT, configMaps=config_maps))
+    values = {k: json.loads(v) for k, v in by_component(result)["configMaps/vars"]["data"].items()}
+    assert sorted(values) == sorted(names)
+    assert values.items() >= expected.items()
+    with pytest.raises(RenderError, match="'NotAVariable' is undefined"):
+        render(ms, base_config(decodeDeployment=DEPLOYMENT, configMaps="{{ NotAVariable }}"))
