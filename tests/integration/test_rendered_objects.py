@@ -166,3 +166,67 @@ def test_accelerator_types_keep_pods_off_other_gpus(api, kube_api, namespace, lo
         )
 
     wait_for(unschedulable, "the A100-only pod to be Unschedulable")
+
+
+def test_two_model_services_of_one_model_keep_their_pods_apart(
+    api, kube_api, namespace, local_plane
+):
+    """Same modelName, one namespace: each Deployment and role Service has only its own pods; the
+    pool of either selects the pods of both."""
+    from support import preset
+
+    core = client.CoreV1Api(kube_api)
+    discovery = client.DiscoveryV1Api(kube_api)
+    names = ("sim-a", "sim-b")
+    rendered = {}
+    for name in names:
+        document = sample("sim")
+        document["metadata"]["name"] = name
+        document["metadata"]["namespace"] = namespace
+        rendered[name] = {
+            o.component: o.body
+            for o in renderer_call(fresh_renderer())(document, preset("sim")).objects
+        }
+        for body in rendered[name].values():
+            apply(api, body, dry_run=False)
+
+    def all_running() -> list[client.V1Pod]:
+        pods = core.list_namespaced_pod(
+            namespace, label_selector="llm-d.ai/inferenceServing=true"
+        ).items
+        running = [p for p in pods if p.status.phase == "Running" and p.status.pod_ip]
+        return running if len(running) == 6 else []  # 2 decode + 1 prefill, twice
+
+    pods = wait_for(all_running, "6 Running serving pods")
+    pods_of = {
+        name: {p.metadata.name for p in pods if p.metadata.labels["llm-d.ai/modelservice"] == name}
+        for name in names
+    }
+    ip_of = {p.metadata.name: p.status.pod_ip for p in pods}
+    apps = client.AppsV1Api(kube_api)
+    for name in names:
+        for role, replicas in (("decode", 2), ("prefill", 1)):
+            deployment = apps.read_namespaced_deployment(f"{name}-{role}", namespace)
+            selector = ",".join(
+                f"{k}={v}" for k, v in deployment.spec.selector.match_labels.items()
+            )
+            selected = {
+                p.metadata.name
+                for p in core.list_namespaced_pod(namespace, label_selector=selector).items
+            }
+            assert len(selected) == replicas and selected <= pods_of[name], (name, role, selected)
+
+            service = f"{name}-service-{role}"
+
+            def endpoint_ips(service=service, replicas=replicas) -> set[str]:
+                slices = discovery.list_namespaced_endpoint_slice(
+                    namespace, label_selector=f"kubernetes.io/service-name={service}"
+                ).items
+                ips = {a for s in slices for e in s.endpoints or [] for a in e.addresses}
+                return ips if len(ips) == replicas else set()
+
+            ips = wait_for(endpoint_ips, f"endpoints of {service}")
+            assert ips <= {ip_of[p] for p in pods_of[name]}, (service, ips)
+    for name in names:
+        pool = rendered[name]["inferencePool"]["spec"]["selector"]["matchLabels"]
+        assert all(pool.items() <= p.metadata.labels.items() for p in pods), name
