@@ -13,11 +13,11 @@ import yaml
 
 from ms_engine import gie
 from ms_engine.api.baseconfig import (
-    DECODE_DEPLOYMENT,
     EPP_DEPLOYMENT,
     HTTP_ROUTE,
     INFERENCE_POOL,
     PREFILL_DEPLOYMENT,
+    ROLE_DEPLOYMENT_KEYS,
 )
 from ms_engine.context import RenderContext
 from ms_engine.flags import effective_value
@@ -26,7 +26,7 @@ from ms_engine.names import DECODE, PREFILL
 from ms_engine.problems import RENDER, Problem, Reason, Severity
 from ms_engine.templating import load_yaml
 
-ROLE_KEYS = {DECODE: DECODE_DEPLOYMENT, PREFILL: PREFILL_DEPLOYMENT}
+ROLE_KEYS = ROLE_DEPLOYMENT_KEYS
 NIXL_HOST_ENV = "VLLM_NIXL_SIDE_CHANNEL_HOST"
 
 

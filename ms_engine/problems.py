@@ -55,9 +55,6 @@ class Problem:
     def as_warning(self) -> Problem:
         return replace(self, severity=Severity.WARNING)
 
-    def as_error(self) -> Problem:
-        return replace(self, severity=Severity.ERROR)
-
 
 class ModelServiceError(Exception):
     """Base of every error the engine raises on purpose."""

@@ -36,6 +36,13 @@ KNOWN_KEYS: tuple[str, ...] = (
 )
 """Every data key a BaseConfig may hold, in the order they are rendered."""
 
+ROLE_DEPLOYMENT_KEYS: Mapping[str, str] = {
+    "decode": DECODE_DEPLOYMENT,
+    "prefill": PREFILL_DEPLOYMENT,
+}
+"""The BaseConfig key of each role's Deployment (roles as `ms_engine.names.ROLES` spells them)."""
+ROLE_SERVICE_KEYS: Mapping[str, str] = {"decode": DECODE_SERVICE, "prefill": PREFILL_SERVICE}
+
 LIST_KEYS = frozenset({CONFIG_MAPS})
 """Keys whose template renders a YAML list of objects rather than one object."""
 

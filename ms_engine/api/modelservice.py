@@ -168,6 +168,11 @@ class ModelServiceSpec(ApiModel):
     prefill: PDSpec | None = None
     endpoint_picker: PodSpecOverrides | None = None
 
+    def role(self, role: str) -> PDSpec | None:
+        """The `decode` or `prefill` section."""
+        section: PDSpec | None = self.decode if role == "decode" else self.prefill
+        return section
+
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 

@@ -27,7 +27,7 @@ def core_variables(context: RenderContext) -> dict[str, Any]:
     names = context.names
 
     def parallelism(role: str, axis: str) -> int:
-        section = spec.decode if role == "decode" else spec.prefill
+        section = spec.role(role)
         value = getattr(section.parallelism, axis) if section and section.parallelism else None
         return int(value or 1)
 

@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ms_engine.api.baseconfig import (
-    DECODE_DEPLOYMENT,
-    DECODE_SERVICE,
-    PREFILL_DEPLOYMENT,
-    PREFILL_SERVICE,
-)
-from ms_engine.api.modelservice import AcceleratorTypes, PDSpec
+from ms_engine.api.baseconfig import DECODE_DEPLOYMENT, ROLE_DEPLOYMENT_KEYS, ROLE_SERVICE_KEYS
+from ms_engine.api.modelservice import AcceleratorTypes
 from ms_engine.context import RenderContext
-from ms_engine.names import DECODE, PREFILL
+from ms_engine.names import DECODE, ROLES
 from ms_engine.ownership import claim, claim_pod_owner, common_labels, pod_labels
 from ms_engine.problems import Reason, fail
 from ms_engine.stage import Stage
-
-KEYS = {DECODE: (DECODE_DEPLOYMENT, DECODE_SERVICE), PREFILL: (PREFILL_DEPLOYMENT, PREFILL_SERVICE)}
 
 
 def role_exists(context: RenderContext, role: str) -> bool:
@@ -56,7 +49,7 @@ def with_accelerators(pod_spec: dict[str, Any], accelerators: AcceleratorTypes) 
 
 
 def build_deployment(context: RenderContext, role: str, document: dict[str, Any]) -> dict[str, Any]:
-    key = KEYS[role][0]
+    key = ROLE_DEPLOYMENT_KEYS[role]
     deployment = claim_pod_owner(
         context,
         document,
@@ -71,7 +64,7 @@ def build_deployment(context: RenderContext, role: str, document: dict[str, Any]
             f"spec.{role}.containers",
             f"spec.{role}.containers",
         )
-    section: PDSpec | None = context.spec.decode if role == DECODE else context.spec.prefill
+    section = context.spec.role(role)
     if section is not None and section.accelerator_types is not None:
         with_accelerators(pod_spec, section.accelerator_types)
     return deployment
@@ -86,13 +79,16 @@ def build_service(context: RenderContext, role: str, document: dict[str, Any]) -
     spec["selector"] = {**base_selector, **pod_labels(context, role)}
     if not spec.get("ports"):
         raise fail(
-            f"the {role} Service has no ports", KEYS[role][1], reason=Reason.INVALID_BASE_CONFIG
+            f"the {role} Service has no ports",
+            ROLE_SERVICE_KEYS[role],
+            reason=Reason.INVALID_BASE_CONFIG,
         )
     return service
 
 
 def run(context: RenderContext) -> None:
-    for role, (deployment_key, service_key) in KEYS.items():
+    for role in ROLES:
+        deployment_key, service_key = ROLE_DEPLOYMENT_KEYS[role], ROLE_SERVICE_KEYS[role]
         exists = role_exists(context, role)
         deployment_document = context.documents.pop(deployment_key, None)
         service_document = context.documents.pop(service_key, None)
