@@ -26,7 +26,6 @@ from ms_engine.names import DECODE, PREFILL
 from ms_engine.problems import RENDER, Problem, Reason, Severity
 from ms_engine.templating import load_yaml
 
-ROLE_KEYS = ROLE_DEPLOYMENT_KEYS
 NIXL_HOST_ENV = "VLLM_NIXL_SIDE_CHANNEL_HOST"
 
 
@@ -99,7 +98,7 @@ def check_target_ports(context: RenderContext) -> Iterable[Problem]:
     if pool is None:
         return
     field = "spec.targetPortNumber" if gie.is_legacy_pool(pool) else "spec.targetPorts"
-    for role, key in ROLE_KEYS.items():
+    for role, key in ROLE_DEPLOYMENT_KEYS.items():
         deployment = context.objects.get(key)
         if deployment is None:
             continue
@@ -177,7 +176,7 @@ def check_prefill_profile(context: RenderContext) -> Iterable[Problem]:
 
 
 def check_nixl_env(context: RenderContext) -> Iterable[Problem]:
-    for key in ROLE_KEYS.values():
+    for key in ROLE_DEPLOYMENT_KEYS.values():
         deployment = context.objects.get(key)
         if deployment is None:
             continue
@@ -221,7 +220,7 @@ def check_route_backends(context: RenderContext) -> Iterable[Problem]:
 
 def check_same_model(context: RenderContext) -> Iterable[Problem]:
     served: dict[str, set[str]] = {}
-    for role, key in ROLE_KEYS.items():
+    for role, key in ROLE_DEPLOYMENT_KEYS.items():
         deployment = context.objects.get(key)
         if deployment is None:
             continue
