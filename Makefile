@@ -30,7 +30,7 @@ unit: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy ms_engine
+	$(BIN)/mypy ms_engine ms_controller
 
 crd: setup
 	$(BIN)/msctl crd > deploy/crds/llm-d.ai_modelservices.yaml
