@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,13 @@ class LeaseConfig:
                 "leader election needs lease duration > renew deadline > retry period > 0 "
                 f"(got {self.lease_duration}, {self.renew_deadline}, {self.retry_period})"
             )
+
+
+def _raw(function: Callable[..., Any], *args: Any) -> dict[str, Any]:
+    """Call the client without its models (raw JSON in, raw JSON out)."""
+    response = function(*args, _preload_content=False, _request_timeout=10)
+    document: dict[str, Any] = json.loads(response.data)
+    return document
 
 
 def _now_micro() -> str:
@@ -115,15 +122,11 @@ class LeaderElector:
 
     def _read(self) -> dict[str, Any] | None:
         try:
-            response = self._api.read_namespaced_lease(
-                self.config.name, self.config.namespace, _preload_content=False
-            )
+            return _raw(self._api.read_namespaced_lease, self.config.name, self.config.namespace)
         except ApiException as error:
             if error.status == 404:
                 return None
             raise
-        lease: dict[str, Any] = json.loads(response.data)
-        return lease
 
     def _holds(self) -> bool:
         return self._record.get("holderIdentity") == self.config.identity
@@ -144,10 +147,7 @@ class LeaderElector:
                     "metadata": {"name": self.config.name, "namespace": self.config.namespace},
                     "spec": {**ours, "acquireTime": now_micro, "leaseTransitions": 0},
                 }
-                created = self._api.create_namespaced_lease(
-                    self.config.namespace, body, _preload_content=False
-                )
-                self._remember(json.loads(created.data))
+                self._remember(_raw(self._api.create_namespaced_lease, self.config.namespace, body))
                 return True
             spec = lease.get("spec") or {}
             self._observe(lease)
@@ -165,10 +165,14 @@ class LeaderElector:
                     "leaseTransitions": int(spec.get("leaseTransitions") or 0) + 1,
                 }
             body = {**lease, "spec": new_spec}
-            updated = self._api.replace_namespaced_lease(
-                self.config.name, self.config.namespace, body, _preload_content=False
+            self._remember(
+                _raw(
+                    self._api.replace_namespaced_lease,
+                    self.config.name,
+                    self.config.namespace,
+                    body,
+                )
             )
-            self._remember(json.loads(updated.data))
             return True
         except ApiException as error:
             if error.status != 409:
@@ -210,11 +214,11 @@ class LeaderElector:
                 "leaseDurationSeconds": 1,
                 "renewTime": _now_micro(),
             }
-            self._api.replace_namespaced_lease(
+            _raw(
+                self._api.replace_namespaced_lease,
                 self.config.name,
                 self.config.namespace,
                 {**lease, "spec": spec},
-                _preload_content=False,
             )
             log.info("Released the lease", extra={"lease": self.config.name})
         except Exception as error:  # best effort: the lease then simply expires
