@@ -1,4 +1,5 @@
-"""`msctl plugins`: the stages in order and each plugin with the hooks it implements."""
+"""`msctl plugins`: the stages in order, each plugin with the hooks it implements, and the
+plugins that failed to load (rendering refuses to run while one is broken)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import click
 
 from cli.app import App, pass_app
+from ms_engine import ModelScheme
 from ms_engine.plugins import plugin_hooks
 
 
@@ -18,19 +20,20 @@ def plugins(app: App, output: str) -> None:
     pipeline = app.renderer.pipeline
     manager = app.renderer.manager
     schemes = {
-        impl.plugin_name: list(impl.function() or [])
-        for impl in manager.hook.ms_model_schemes.get_hookimpls()
+        plugin: [s.name if isinstance(s, ModelScheme) else s for s in found]
+        for plugin, found in pipeline.hooks.each("ms_model_schemes")
     }
     loaded = [
         {"name": name, "hooks": hooks, "schemes": schemes.get(name, [])}
         for name, hooks in plugin_hooks(manager)
     ]
+    broken = dict(getattr(manager, "load_errors", {}))
     stages = [
         {"name": s.name, "plugin": s.provider, "description": s.description}
         for s in pipeline.stages
     ]
     if output == "json":
-        click.echo(json.dumps({"stages": stages, "plugins": loaded}, indent=2))
+        click.echo(json.dumps({"stages": stages, "plugins": loaded, "broken": broken}, indent=2))
         return
     click.echo("stages:")
     for number, stage in enumerate(stages, start=1):
@@ -39,3 +42,5 @@ def plugins(app: App, output: str) -> None:
     for plugin in loaded:
         extra = f"  (schemes: {', '.join(plugin['schemes'])})" if plugin["schemes"] else ""
         click.echo(f"  {plugin['name']:<14} {', '.join(plugin['hooks'])}{extra}")
+    for error in broken.values():
+        click.echo(f"  broken: {error}")

@@ -3,11 +3,13 @@
 The public surface for plugins and tools is what this module exports; plugins import nothing else.
 """
 
+from ms_engine import gie
 from ms_engine.api.model_uri import URI_FIELD, ModelURI
 from ms_engine.api.modelservice import ModelArtifacts, ModelService
 from ms_engine.context import RenderContext, RenderOptions, StashKey
 from ms_engine.hookspecs import hookimpl
-from ms_engine.model_source import MODEL_ROOT, MODEL_VOLUME, ModelSource, model_path
+from ms_engine.model_source import MODEL_ROOT, MODEL_VOLUME, ModelScheme, ModelSource, model_path
+from ms_engine.ownership import claim, claim_pod_owner, common_labels
 from ms_engine.problems import (
     ModelServiceError,
     PluginError,
@@ -18,6 +20,7 @@ from ms_engine.problems import (
     fail,
 )
 from ms_engine.render import Renderer, RenderResult
+from ms_engine.routing_api import Picker, Router, RouterResult
 from ms_engine.stage import Stage
 
 __all__ = [
@@ -25,10 +28,12 @@ __all__ = [
     "MODEL_VOLUME",
     "URI_FIELD",
     "ModelArtifacts",
+    "ModelScheme",
     "ModelService",
     "ModelServiceError",
     "ModelSource",
     "ModelURI",
+    "Picker",
     "PluginError",
     "Problem",
     "Reason",
@@ -37,10 +42,16 @@ __all__ = [
     "RenderOptions",
     "RenderResult",
     "Renderer",
+    "Router",
+    "RouterResult",
     "Severity",
     "Stage",
     "StashKey",
+    "claim",
+    "claim_pod_owner",
+    "common_labels",
     "fail",
+    "gie",
     "hookimpl",
     "model_path",
 ]

@@ -15,7 +15,8 @@ from ms_engine.problems import Problem
 from ms_engine.templating import TemplateEngine
 
 if TYPE_CHECKING:
-    from pluggy import HookRelay
+    from ms_engine.plugins import PluginHooks
+    from ms_engine.routing_api import RouterResult
 
 T = TypeVar("T")
 
@@ -76,7 +77,7 @@ class RenderContext:
     model_service: ModelService
     base_config: BaseConfig | None
     options: RenderOptions
-    hook: HookRelay
+    hook: PluginHooks
     namespace: str
     names: ChildNames
     uri: ModelURI
@@ -88,6 +89,8 @@ class RenderContext:
     objects: ObjectSet = field(default_factory=ObjectSet)
     problems: list[Problem] = field(default_factory=list)
     stash: Stash = field(default_factory=Stash)
+    router_result: RouterResult | None = None
+    """What the router declared (its pool, its picker); set by the routing stage."""
 
     def warn(self, problem: Problem) -> None:
         self.problems.append(problem.as_warning())

@@ -1,12 +1,32 @@
-"""Facts about the Gateway API Inference Extension objects (FACTS §3-4), in one place."""
+"""Facts about the Gateway API Inference Extension objects (FACTS §3-4), in one place.
+
+Public (`from ms_engine import gie`): the wiring checks and the bundled `gie` router plugin read
+them. The pool apiVersions are the ones the BaseConfig's `inferencePool` key accepts.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ms_engine.api.baseconfig import POOL_LEGACY, POOL_V1
+
+__all__ = [
+    "EPP_GRPC_PORT",
+    "EPP_GRPC_PORT_NAME",
+    "H2C",
+    "LEGACY_GROUP",
+    "LLMD_GROUP",
+    "POOL_KIND",
+    "POOL_LEGACY",
+    "POOL_V1",
+    "READ",
+    "epp_grpc_port",
+    "group_of",
+    "is_legacy_pool",
+    "pool_target_ports",
+]
+
 POOL_KIND = "InferencePool"
-POOL_V1 = "inference.networking.k8s.io/v1"
-POOL_LEGACY = "inference.networking.x-k8s.io/v1alpha2"
 LEGACY_GROUP = "inference.networking.x-k8s.io"
 LLMD_GROUP = "llm-d.ai"
 EPP_GRPC_PORT = 9002

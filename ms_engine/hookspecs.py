@@ -2,7 +2,9 @@
 
 Plugins register through the entry-point group `modelservice.plugins` and mark implementations
 with `ms_engine.hookimpl`. pluggy passes an implementation only the arguments it names, so a hook
-may gain arguments without breaking plugins; call hooks with keywords only.
+may gain arguments without breaking plugins. The engine calls every hook through pluggy, one
+plugin at a time in name order (`ms_engine.plugins.PluginHooks`), so an exception or a wrong
+answer is reported naming the plugin and the hook, and registration order never decides anything.
 
 Hooks by phase, in the order a render calls them:
 
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from ms_engine.api.model_uri import ModelURI
     from ms_engine.api.modelservice import ModelArtifacts
     from ms_engine.context import RenderContext
-    from ms_engine.model_source import ModelSource
+    from ms_engine.model_source import ModelScheme, ModelSource
     from ms_engine.problems import Problem
     from ms_engine.routing_api import Router
     from ms_engine.stage import Stage
@@ -46,7 +48,8 @@ def ms_stages() -> Sequence[Stage]:
     Called once when the pipeline is built. Return stages; each either has a core name
     (`template`, `merge`, `model-source`, `workload`, `routing`, `rbac`, `validate`) — only the
     engine provides those — or says `replaces=` a core stage, or `after=` an existing stage.
-    Two plugins replacing the same stage is an error.
+    Two plugins replacing the same stage is an error. `routing` is not replaced by a stage: answer
+    `ms_router` instead.
     """
     raise NotImplementedError
 
@@ -55,21 +58,24 @@ def ms_stages() -> Sequence[Stage]:
 
 
 @hookspec
-def ms_model_schemes() -> Iterable[str]:
+def ms_model_schemes() -> Iterable[str | ModelScheme]:
     """The URI schemes (`hf`, `pvc`, ...) this plugin serves.
 
-    Used to list the schemes in the error for an unknown scheme and in `msctl plugins`.
+    `ms_model_source` is asked only for these. Two plugins naming one scheme is an error, unless
+    one returns `ModelScheme(scheme, overrides="<other plugin>")` to take it over. Also listed in
+    the error for an unknown scheme and in `msctl plugins`.
     """
     raise NotImplementedError
 
 
-@hookspec(firstresult=True)
+@hookspec
 def ms_model_source(uri: ModelURI, artifacts: ModelArtifacts) -> ModelSource | None:
-    """Resolve `spec.modelArtifacts.uri` into the volume, mount, env and template variables.
+    """Resolve `spec.modelArtifacts.uri` into the volume, mount, env, init containers and
+    template variables.
 
-    Called once per render before the template stage. Return None when `uri.scheme` is not yours.
-    Raise `ms_engine.RenderError` (use `ms_engine.fail(..., URI_FIELD)`) for a malformed URI of
-    your scheme. Stops at first non-None result.
+    Called once per render before the template stage, only on the plugin serving `uri.scheme`
+    (see `ms_model_schemes`). Raise `ms_engine.RenderError` (use `ms_engine.fail(...,
+    URI_FIELD)`) for a malformed URI of your scheme.
     """
     raise NotImplementedError
 
@@ -100,13 +106,13 @@ def ms_template_filters() -> Mapping[str, Callable[..., Any]] | None:
 # -- 4. routing --------------------------------------------------------------------------------
 
 
-@hookspec(firstresult=True)
+@hookspec
 def ms_router(context: RenderContext) -> Router | None:
     """The scheduler integration that builds the routing objects of this ModelService.
 
-    Called by the routing stage. The bundled endpoint picker (GIE) answers last, so a plugin
-    registered later (any third-party plugin) wins when it returns a Router.
-    Stops at first non-None result.
+    Called by the routing stage; the only way to replace routing. Return None to leave this
+    ModelService to other routers. When several answer, the one whose `overrides` names the
+    others wins (the bundled one is `gie-endpoint-picker`); otherwise it is an error.
     """
     raise NotImplementedError
 

@@ -18,12 +18,17 @@ MODEL_ROOT = "/model-cache"
 
 @dataclass(frozen=True)
 class ModelSource:
-    """The volume, mount and environment one model source needs, and the template variables it
-    offers (`MountedModelPath`, `ModelPath`, ...).
+    """The volume, mount and environment one model source needs, the pod additions that fill the
+    volume, and the template variables it offers (`MountedModelPath`, `ModelPath`, ...).
 
     `volume` is a pod volume without its name (the engine names it `model-storage`); `mount` is a
     volumeMount without name (the engine fills it in); `env` goes, in order, onto every container
     with `mountModelVolume: true`, after that container's own env.
+
+    `init_containers` run before every other init container of the decode and prefill pods (a
+    downloader that fills `model-storage`: it mounts that volume itself, by name); `volumes` are
+    further named pod volumes they need (a credentials Secret, a scratch dir). A name the
+    BaseConfig's pod already uses is an error naming both.
     """
 
     scheme: str
@@ -31,6 +36,18 @@ class ModelSource:
     mount: Mapping[str, Any]
     env: tuple[Mapping[str, Any], ...] = ()
     template_vars: Mapping[str, Any] = field(default_factory=dict)
+    init_containers: tuple[Mapping[str, Any], ...] = ()
+    volumes: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelScheme:
+    """A URI scheme a plugin serves, answered by `ms_model_schemes` instead of a plain string when
+    the plugin takes the scheme over from another plugin: `ModelScheme("hf",
+    overrides="huggingface")`. Without it two plugins serving one scheme is an error."""
+
+    name: str
+    overrides: str | None = None
 
 
 def model_path(path: str) -> tuple[str, str]:

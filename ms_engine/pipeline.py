@@ -1,14 +1,15 @@
 """The render pipeline: stages in an explicit order, built from the `ms_stages` hook.
 
-Stage order never depends on plugin registration order: core stages have fixed places, a plugin
-stage names the stage it replaces or follows.
+Nothing depends on plugin registration order: core stages have fixed places, a plugin stage names
+the stage it replaces or follows, each URI scheme has exactly one serving plugin (or one that
+says it overrides the others), and hooks are asked plugin by plugin in name order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any
 
 import pluggy
 
@@ -16,8 +17,10 @@ from ms_engine.api.baseconfig import BaseConfig
 from ms_engine.api.model_uri import URI_FIELD, parse_model_uri
 from ms_engine.api.modelservice import ModelService
 from ms_engine.context import RenderContext, RenderOptions
+from ms_engine.model_source import ModelScheme
 from ms_engine.names import ChildNames, sanitize
-from ms_engine.problems import PluginError, Reason, fail
+from ms_engine.plugins import PluginHooks
+from ms_engine.problems import ModelServiceError, PluginError, Reason, fail
 from ms_engine.stage import Stage
 from ms_engine.templating import TemplateEngine
 
@@ -44,16 +47,24 @@ class Pipeline:
     stages: tuple[Stage, ...]
     manager: pluggy.PluginManager
     templates: TemplateEngine
+    hooks: PluginHooks
+    schemes: dict[str, str]
+    """Each URI scheme and the one plugin that serves it."""
 
     @classmethod
     def build(cls, manager: pluggy.PluginManager) -> Pipeline:
+        hooks = PluginHooks(manager)
         filters: dict[str, Callable[..., Any]] = {}
-        for found in manager.hook.ms_template_filters():
-            for name, function in (found or {}).items():
+        owners: dict[str, str] = {}
+        for plugin, found in hooks.each("ms_template_filters"):
+            for name, function in found.items():
                 if name in filters:
-                    raise PluginError(f"template filter {name!r} is defined twice")
-                filters[name] = function
-        return cls(_order(manager), manager, TemplateEngine(filters))
+                    raise PluginError(
+                        f"template filter {name!r} is defined by plugins {owners[name]!r} and "
+                        f"{plugin!r}"
+                    )
+                filters[name], owners[name] = function, plugin
+        return cls(_order(hooks), manager, TemplateEngine(filters), hooks, _scheme_owners(hooks))
 
     @property
     def stage_names(self) -> list[str]:
@@ -73,6 +84,9 @@ class Pipeline:
         options: RenderOptions | None = None,
     ) -> RenderContext:
         """A fresh context: names computed, the model source resolved by its plugin."""
+        load_errors = getattr(self.manager, "load_errors", None)
+        if load_errors:
+            raise PluginError("; ".join(load_errors.values()))
         options = options or RenderOptions()
         if not sanitize(model_service.spec.routing.model_name):
             raise fail(
@@ -80,24 +94,27 @@ class Pipeline:
                 "spec.routing.modelName",
             )
         uri = parse_model_uri(model_service.spec.model_artifacts.uri)
-        source = self.manager.hook.ms_model_source(
-            uri=uri, artifacts=model_service.spec.model_artifacts
-        )
-        if source is None:
-            schemes = sorted(
-                {s for found in self.manager.hook.ms_model_schemes() for s in found or ()}
-            )
+        owner = self.schemes.get(uri.scheme)
+        if owner is None:
             raise fail(
                 f"no plugin serves the scheme {uri.scheme!r} (loaded schemes: "
-                f"{', '.join(schemes) or 'none'})",
+                f"{', '.join(sorted(self.schemes)) or 'none'})",
                 URI_FIELD,
                 reason=Reason.UNKNOWN_MODEL_SOURCE,
+            )
+        source = self.hooks.only(
+            owner, "ms_model_source", uri=uri, artifacts=model_service.spec.model_artifacts
+        )
+        if source is None:
+            raise PluginError(
+                f"plugin {owner!r} (hook ms_model_source): returned None for {uri.raw!r}, a URI "
+                f"of its scheme {uri.scheme!r}"
             )
         context = RenderContext(
             model_service=model_service,
             base_config=base_config,
             options=options,
-            hook=self.manager.hook,
+            hook=self.hooks,
             namespace=options.namespace or model_service.metadata.namespace or "default",
             names=ChildNames(model_service.name),
             uri=uri,
@@ -110,31 +127,71 @@ class Pipeline:
         return context
 
     def run(self, context: RenderContext, *, until: str | None = None) -> RenderContext:
-        """Run every stage in order, or stop after the stage named `until`."""
+        """Run every stage in order from the first (`template`), or stop after the stage named
+        `until`. A fresh context always needs the whole prefix: there is no starting midway.
+
+        A stage that raises anything but a `ModelServiceError` is reported as a `PluginError`
+        naming the stage and the plugin that contributed it.
+        """
         last = canonical_stage_name(until) if until else None
         if last is not None and last not in self.stage_names:
             raise KeyError(until)
         for stage in self.stages:
-            stage.run(context)
+            try:
+                stage.run(context)
+            except ModelServiceError:
+                raise
+            except Exception as error:
+                raise PluginError(
+                    f"stage {stage.name!r} (plugin {stage.provider!r}): raised "
+                    f"{type(error).__name__}: {error}"
+                ) from error
             if stage.name == last:
                 break
         return context
 
 
-def _contributed(manager: pluggy.PluginManager) -> list[Stage]:
-    """Every stage any plugin offers, tagged with the plugin that offered it."""
-    stages: list[Stage] = []
-    for impl in manager.hook.ms_stages.get_hookimpls():
-        offered = cast("Sequence[Stage]", impl.function() or ())
-        for stage in offered:
-            stages.append(
-                replace(stage, name=canonical_stage_name(stage.name), provider=impl.plugin_name)
+def _scheme_owners(hooks: PluginHooks) -> dict[str, str]:
+    """Scheme → the plugin serving it. Two claimants are an error unless one overrides the
+    other (`ModelScheme(name, overrides=plugin)`)."""
+    claims: dict[str, dict[str, str | None]] = {}
+    for plugin, found in hooks.each("ms_model_schemes"):
+        for item in found:
+            claim = item if isinstance(item, ModelScheme) else ModelScheme(item)
+            claims.setdefault(claim.name, {})[plugin] = claim.overrides
+    owners: dict[str, str] = {}
+    for scheme, claimants in sorted(claims.items()):
+        overridden = {target for target in claimants.values() if target}
+        left = sorted(plugin for plugin in claimants if plugin not in overridden)
+        if len(left) != 1:
+            raise PluginError(
+                f"URI scheme {scheme!r} is served by plugins "
+                f"{' and '.join(repr(p) for p in sorted(claimants))}; the one that should win "
+                f"returns ModelScheme({scheme!r}, overrides=<the other plugin>) from "
+                "ms_model_schemes"
             )
-    return stages
+        owners[scheme] = left[0]
+    served = set(owners.values()) | {p for c in claims.values() for p in c}
+    for plugin in hooks.implementers("ms_model_source"):
+        if plugin not in served:
+            raise PluginError(
+                f"plugin {plugin!r} implements ms_model_source but names no scheme with "
+                "ms_model_schemes"
+            )
+    return owners
 
 
-def _order(manager: pluggy.PluginManager) -> tuple[Stage, ...]:
-    contributed = _contributed(manager)
+def _contributed(hooks: PluginHooks) -> list[Stage]:
+    """Every stage any plugin offers, tagged with the plugin that offered it."""
+    return [
+        replace(stage, name=canonical_stage_name(stage.name), provider=plugin)
+        for plugin, offered in hooks.each("ms_stages")
+        for stage in offered
+    ]
+
+
+def _order(hooks: PluginHooks) -> tuple[Stage, ...]:
+    contributed = _contributed(hooks)
     core: dict[str, Stage] = {}
     for stage in contributed:
         if stage.name in CORE_STAGES and not (stage.after or stage.replaces):
@@ -153,6 +210,11 @@ def _order(manager: pluggy.PluginManager) -> tuple[Stage, ...]:
     for stage in contributed:
         if stage.replaces:
             target = canonical_stage_name(stage.replaces)
+            if target == "routing":  # one way to replace routing: the ms_router hook
+                raise PluginError(
+                    f"stage {stage.name!r} ({stage.provider}) replaces 'routing': answer the "
+                    "ms_router hook with a Router instead"
+                )
             if target not in CORE_STAGES:
                 raise PluginError(f"stage {stage.name!r} replaces unknown stage {stage.replaces!r}")
             if target in replaced:

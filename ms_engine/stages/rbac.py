@@ -1,21 +1,17 @@
-"""Stage `rbac`: the ServiceAccounts of the pods, and the endpoint picker's least privilege.
+"""Stage `rbac`: the ServiceAccounts of the pods, and the router's picker's least privilege.
 
-The picker reads pods, its InferencePool and the objective/rewrite objects; it gets leases and
-events only when it runs more than one replica (leader election). Nothing cluster-scoped is made
-per ModelService: with `--epp-cluster-role R` the RoleBinding points at the platform's ClusterRole.
+What the picker may read is what the router declared (`RouterResult.picker`: its Deployment, its
+ServiceAccount, its Role rules); this stage never looks for routing objects by component. Nothing
+cluster-scoped is made per ModelService: with `--epp-cluster-role R` the RoleBinding points at the
+platform's ClusterRole.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from ms_engine import gie
-from ms_engine.api.baseconfig import (
-    DECODE_DEPLOYMENT,
-    EPP_DEPLOYMENT,
-    INFERENCE_POOL,
-    PREFILL_DEPLOYMENT,
-)
+from ms_engine.api.baseconfig import DECODE_DEPLOYMENT, PREFILL_DEPLOYMENT
 from ms_engine.context import RenderContext
 from ms_engine.ownership import claim
 from ms_engine.stage import Stage
@@ -37,48 +33,6 @@ def service_account(
     return body
 
 
-def epp_rules(pool: dict[str, Any] | None, replicas: int) -> list[dict[str, Any]]:
-    """Exactly what the endpoint picker reads, plus leader election when it has peers."""
-    pool_api = (pool or {}).get("apiVersion", gie.POOL_V1)
-    rules: list[dict[str, Any]] = [
-        {"apiGroups": [""], "resources": ["pods"], "verbs": list(gie.READ)},
-        {
-            "apiGroups": [gie.group_of(pool_api)],
-            "resources": ["inferencepools"],
-            "verbs": list(gie.READ),
-        },
-        {
-            "apiGroups": [gie.LLMD_GROUP, gie.LEGACY_GROUP],
-            "resources": ["inferenceobjectives", "inferencemodelrewrites"],
-            "verbs": list(gie.READ),
-        },
-    ]
-    if pool_api == gie.POOL_LEGACY:
-        rules.append(
-            {
-                "apiGroups": [gie.LEGACY_GROUP],
-                "resources": ["inferencemodels"],
-                "verbs": list(gie.READ),
-            }
-        )
-    if replicas > 1:
-        rules.append(
-            {
-                "apiGroups": ["coordination.k8s.io"],
-                "resources": ["leases"],
-                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
-            }
-        )
-        rules.append(
-            {
-                "apiGroups": ["", "events.k8s.io"],
-                "resources": ["events"],
-                "verbs": ["create", "patch"],
-            }
-        )
-    return rules
-
-
 def run(context: RenderContext) -> None:
     names = context.names
     options = context.options
@@ -87,20 +41,19 @@ def run(context: RenderContext) -> None:
             PD_SERVICE_ACCOUNT,
             service_account(context, names.service_account, options.pd_pull_secrets),
         )
-    epp = context.objects.get(EPP_DEPLOYMENT)
-    if epp is None:
+    picker = context.router_result.picker if context.router_result else None
+    if picker is None:
         return
     context.objects.add(
         EPP_SERVICE_ACCOUNT,
-        service_account(context, names.epp_service_account, options.epp_pull_secrets),
+        service_account(context, picker.service_account, options.epp_pull_secrets),
     )
     if options.epp_cluster_role:
         role_ref = {"apiGroup": RBAC_API, "kind": "ClusterRole", "name": options.epp_cluster_role}
     else:
-        replicas = int((epp.get("spec") or {}).get("replicas") or 1)
         role: dict[str, Any] = {"apiVersion": f"{RBAC_API}/v1", "kind": "Role"}
         claim(context, role, names.epp_role)
-        role["rules"] = epp_rules(context.objects.get(INFERENCE_POOL), replicas)
+        role["rules"] = [copy.deepcopy(dict(rule)) for rule in picker.rules]
         context.objects.add(EPP_ROLE, role)
         role_ref = {"apiGroup": RBAC_API, "kind": "Role", "name": names.epp_role}
     binding: dict[str, Any] = {"apiVersion": f"{RBAC_API}/v1", "kind": "RoleBinding"}
@@ -108,7 +61,7 @@ def run(context: RenderContext) -> None:
     binding["subjects"] = [
         {
             "kind": "ServiceAccount",
-            "name": names.epp_service_account,
+            "name": picker.service_account,
             "namespace": context.namespace,
         }
     ]

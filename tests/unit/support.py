@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,21 @@ import yaml
 
 from ms_engine import Renderer, RenderOptions, RenderResult
 from ms_engine.plugins import make_plugin_manager
-from ms_plugins import huggingface, oci, pvc
+from ms_plugins import gie, huggingface, oci, pvc
 
 ROOT = Path(__file__).resolve().parents[2]
 PRESETS = ROOT / "deploy" / "presets"
 SAMPLES = ROOT / "samples"
-BUNDLED = [("huggingface", huggingface), ("pvc", pvc), ("oci", oci)]
+BUNDLED = [("huggingface", huggingface), ("pvc", pvc), ("oci", oci), ("gie", gie)]
+
+
+def docs_example(first_line: str) -> str:
+    """The python block of docs/plugins.md that starts with `first_line` (a file-name comment)."""
+    text = (ROOT / "docs" / "plugins.md").read_text()
+    for block in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL):
+        if block.startswith(first_line):
+            return str(block)
+    raise AssertionError(f"no python block starting {first_line!r} in docs/plugins.md")
 
 
 def load_yaml(path: Path) -> Any:

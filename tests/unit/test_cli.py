@@ -174,7 +174,7 @@ def test_plugins_lists_stages_in_order_and_plugins_with_hooks():
     plugins = {p["name"]: p for p in listing["plugins"]}
     assert plugins["huggingface"]["hooks"] == ["ms_model_schemes", "ms_model_source"]
     assert plugins["huggingface"]["schemes"] == ["hf"]
-    assert "ms_router" in plugins["gie-router"]["hooks"]
+    assert "ms_router" in plugins["gie"]["hooks"]
     text = msctl("plugins").stdout
     assert text.startswith("stages:\n  1. template") and "oci" in text
 

@@ -49,8 +49,12 @@ def test_stages_talk_to_no_cluster_and_read_no_clock():
 
 def test_the_public_surface_is_what_plugins_are_told_to_use():
     assert set(ms_engine.__all__) == {
-        "MODEL_ROOT", "MODEL_VOLUME", "URI_FIELD", "ModelArtifacts", "ModelService",
-        "ModelServiceError", "ModelSource", "ModelURI", "PluginError", "Problem", "Reason",
-        "RenderContext", "RenderError", "RenderOptions", "RenderResult", "Renderer", "Severity",
-        "Stage", "StashKey", "fail", "hookimpl", "model_path",
+        "MODEL_ROOT", "MODEL_VOLUME", "URI_FIELD", "ModelArtifacts", "ModelScheme", "ModelService",
+        "ModelServiceError", "ModelSource", "ModelURI", "Picker", "PluginError", "Problem",
+        "Reason", "RenderContext", "RenderError", "RenderOptions", "RenderResult", "Renderer",
+        "Router", "RouterResult", "Severity", "Stage", "StashKey", "claim", "claim_pod_owner",
+        "common_labels", "fail", "gie", "hookimpl", "model_path",
     }  # fmt: skip
+    documented = (ROOT / "docs/plugins.md").read_text()
+    for name in ("Router", "RouterResult", "Picker", "ModelScheme", "claim"):
+        assert f"`{name}`" in documented, name

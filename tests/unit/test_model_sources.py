@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from support import DEPLOYMENT, base_config, by_component, container, model_service, pod_spec
+from support import (
+    DEPLOYMENT,
+    base_config,
+    by_component,
+    container,
+    docs_example,
+    model_service,
+    pod_spec,
+)
 
-from ms_engine import RenderError
+from ms_engine import Renderer, RenderError
+from ms_engine.plugins import make_plugin_manager
 from ms_engine.problems import Reason
 
 BC = base_config(decodeDeployment=DEPLOYMENT)
@@ -175,4 +184,64 @@ def test_an_unknown_scheme_lists_the_loaded_schemes(render):
     assert (
         str(caught.value)
         == "spec.modelArtifacts.uri: no plugin serves the scheme 's3' (loaded schemes: hf, oci, pvc)"
+    )
+
+
+S3_EXAMPLE = "# s3_source/__init__.py"
+POD_WITH_INIT = """\
+apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      initContainers:
+      - {name: routing-proxy, image: proxy:1, restartPolicy: Always}
+      containers:
+      - {name: vllm, image: vllm:1}
+"""
+
+
+def s3_renderer(install_plugin) -> Renderer:
+    install_plugin("s3", "s3_source", docs_example(S3_EXAMPLE))
+    return Renderer(make_plugin_manager())
+
+
+def test_the_docs_s3_example_installed_as_a_package_adds_its_downloader(install_plugin):
+    renderer = s3_renderer(install_plugin)
+    assert "s3" in renderer.pipeline.schemes and renderer.pipeline.schemes["s3"] == "s3"
+    ms = model_service(
+        modelArtifacts={"uri": "s3://models/llama/8b", "authSecretName": "aws", "size": "20Gi"}
+    )
+    result = renderer.render(ms, base_config(decodeDeployment=POD_WITH_INIT))
+    spec = pod_spec(by_component(result)["decodeDeployment"])
+    assert [c["name"] for c in spec["initContainers"]] == ["s3-download", "routing-proxy"]
+    downloader = spec["initContainers"][0]
+    assert downloader["args"] == [
+        "s3",
+        "sync",
+        "--only-show-errors",
+        "s3://models/llama/8b",
+        "/model-cache/llama/8b",
+    ]
+    assert downloader["envFrom"] == [{"secretRef": {"name": "aws"}}]
+    assert spec["volumes"] == [
+        {"name": "model-storage", "emptyDir": {"sizeLimit": "20Gi"}},
+        {"name": "s3-scratch", "emptyDir": {}},
+    ]
+    assert container(by_component(result)["decodeDeployment"], "vllm")["volumeMounts"] == [
+        {"name": "model-storage", "mountPath": "/model-cache", "readOnly": True}
+    ]
+
+
+def test_a_model_source_init_container_named_like_the_pods_own_is_an_error(install_plugin):
+    renderer = s3_renderer(install_plugin)
+    clash = POD_WITH_INIT.replace("routing-proxy", "s3-download")
+    with pytest.raises(RenderError) as caught:
+        renderer.render(
+            model_service(modelArtifacts={"uri": "s3://models/x"}),
+            base_config(decodeDeployment=clash),
+        )
+    assert str(caught.value) == (
+        "decodeDeployment.spec.template.spec.initContainers: the s3:// model source adds the "
+        "init container 's3-download', which the pod already has: rename one"
     )

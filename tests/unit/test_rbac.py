@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from support import DEPLOYMENT, base_config, by_component, model_service
+import pytest
+from support import (
+    DEPLOYMENT,
+    base_config,
+    by_component,
+    fresh_renderer,
+    model_service,
+    renderer_call,
+)
+
+from ms_engine import Picker, PluginError, RouterResult, hookimpl
 
 READ = ["get", "list", "watch"]
 EPP = "spec:\n  template:\n    spec:\n      containers: [{name: epp, image: epp:1}]\n"
@@ -110,3 +120,52 @@ def test_nothing_cluster_scoped_is_made(render):
         inferencePool=POOL_V1,
     )
     assert not [body for body in result.values() if body["kind"].startswith("Cluster")]
+
+
+class OwnPicker:
+    """A third-party router running its own picker under its own account and rules."""
+
+    name = "own-picker"
+    overrides = ("gie-endpoint-picker",)
+
+    def __init__(self, declare: bool):
+        self.declare = declare
+
+    @hookimpl
+    def ms_router(self, context):
+        return self
+
+    def build(self, context):
+        deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "sched"}}
+        context.objects.add("eppDeployment", deployment)  # a component name means nothing to rbac
+        if not self.declare:
+            return RouterResult()
+        rules = ({"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},)
+        return RouterResult(picker=Picker("eppDeployment", "sched-account", rules))
+
+
+def test_rbac_follows_what_the_router_declares():
+    render = renderer_call(fresh_renderer(("own", OwnPicker(declare=True))))
+    result = by_component(render(model_service(), base_config(decodeDeployment=DEPLOYMENT)))
+    assert result["eppServiceAccount"]["metadata"]["name"] == "sched-account"
+    assert result["eppRole"]["rules"] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}
+    ]
+    assert result["eppRoleBinding"]["subjects"][0]["name"] == "sched-account"
+
+
+def test_rbac_makes_nothing_for_a_router_that_declares_no_picker():
+    render = renderer_call(fresh_renderer(("own", OwnPicker(declare=False))))
+    result = by_component(render(model_service(), base_config(decodeDeployment=DEPLOYMENT)))
+    assert "eppDeployment" in result
+    assert not {"eppServiceAccount", "eppRole", "eppRoleBinding"} & set(result)
+
+
+def test_a_router_declaring_a_picker_it_did_not_add_is_refused():
+    class Liar(OwnPicker):
+        def build(self, context):
+            return RouterResult(picker=Picker("nowhere", "sa"))
+
+    render = renderer_call(fresh_renderer(("liar", Liar(declare=True))))
+    with pytest.raises(PluginError, match="declares nowhere, which it did not add"):
+        render(model_service(), base_config(decodeDeployment=DEPLOYMENT))

@@ -1,12 +1,15 @@
-"""The routing stage: InferencePool (v1 and legacy), endpoint picker, objectives, HTTPRoute."""
+"""The routing stage and the bundled gie router: InferencePool (v1 and legacy, the version rule),
+endpoint picker, objectives, HTTPRoute; and the router contract (choice, ownership)."""
 
 from __future__ import annotations
 
 import pytest
 from support import (
+    BUNDLED,
     DEPLOYMENT,
     base_config,
     by_component,
+    docs_example,
     fresh_renderer,
     model_service,
     pod_spec,
@@ -15,7 +18,9 @@ from support import (
     sample,
 )
 
-from ms_engine import RenderContext, RenderError, hookimpl
+from ms_engine import PluginError, RenderContext, Renderer, RenderError, hookimpl
+from ms_engine.plugins import make_plugin_manager
+from ms_plugins import gie
 
 COMMON = {"llm-d.ai/inferenceServing": "true", "llm-d.ai/model": "facebook-opt-125m"}
 EPP = """\
@@ -180,9 +185,10 @@ def test_a_config_map_without_a_name_is_refused(render):
 
 
 class ServiceRouter:
-    """A toy scheduler integration: one Service in front of decode, nothing of GIE."""
+    """A toy scheduler integration: one ConfigMap, nothing of GIE, no ownership stamped by hand."""
 
     name = "toy"
+    overrides = ("gie-endpoint-picker",)
 
     @hookimpl
     def ms_router(self, context: RenderContext):
@@ -193,14 +199,7 @@ class ServiceRouter:
             context.documents.pop(key, None)
         context.objects.add(
             "toyRoute",
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {
-                    "name": f"{context.names.model_service}-route",
-                    "namespace": context.namespace,
-                },
-            },
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "toy-route"}},
         )
 
 
@@ -210,3 +209,164 @@ def test_hook_ms_router_another_router_replaces_the_endpoint_picker():
     assert "toyRoute" in result
     assert not {"eppDeployment", "inferencePool", "httpRoute", "eppRole"} & set(result)
     assert "decodeDeployment" in result and "prefillDeployment" in result
+
+
+class NotOverriding(ServiceRouter):
+    overrides = ()
+
+
+@pytest.mark.parametrize("order", [1, -1], ids=["gie-first", "toy-first"])
+def test_two_routers_without_an_override_is_an_error_naming_both_in_either_order(order):
+    plugins = [(name, plugin) for name, plugin in BUNDLED if name != "gie"]
+    routers = [("gie", gie), ("toy", NotOverriding())][::order]
+    renderer = Renderer(make_plugin_manager(load_entry_points=False, plugins=[*plugins, *routers]))
+    with pytest.raises(PluginError) as caught:
+        renderer_call(renderer)(sample("pd-nixl"), preset("pd-nixl"))
+    assert str(caught.value).startswith(
+        "routers 'gie-endpoint-picker' (plugin 'gie') and 'toy' (plugin 'toy') all answer ms_router"
+    )
+
+
+@pytest.mark.parametrize("order", [1, -1], ids=["gie-first", "toy-first"])
+def test_the_overriding_router_wins_in_either_order(order):
+    plugins = [(name, plugin) for name, plugin in BUNDLED if name != "gie"]
+    routers = [("gie", gie), ("toy", ServiceRouter())][::order]
+    renderer = Renderer(make_plugin_manager(load_entry_points=False, plugins=[*plugins, *routers]))
+    result = by_component(renderer_call(renderer)(sample("pd-nixl"), preset("pd-nixl")))
+    assert "toyRoute" in result and "inferencePool" not in result
+
+
+def test_a_routers_objects_get_namespace_ownership_labels_and_owner_reference():
+    ms = model_service()
+    ms["metadata"]["uid"] = "0c7e6b0e-0000-4000-8000-000000000001"
+    result = by_component(
+        renderer_call(fresh_renderer(("toy", ServiceRouter())))(ms, base_config())
+    )
+    metadata = result["toyRoute"]["metadata"]
+    assert metadata["namespace"] == "team-a"
+    assert metadata["labels"] == {
+        "app.kubernetes.io/managed-by": "modelservice",
+        "app.kubernetes.io/part-of": "demo",
+    }
+    assert metadata["ownerReferences"] == [
+        {
+            "apiVersion": "llm-d.ai/v1alpha1",
+            "kind": "ModelService",
+            "name": "demo",
+            "uid": "0c7e6b0e-0000-4000-8000-000000000001",
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
+
+
+def test_the_docs_example_router_installed_as_a_package_owns_its_objects(install_plugin):
+    install_plugin("plain-service", "service_router", docs_example("# service_router/__init__.py"))
+    ms = sample("pd-nixl")
+    ms["metadata"]["uid"] = "0c7e6b0e-0000-4000-8000-000000000002"
+    result = Renderer(make_plugin_manager()).render(ms, preset("pd-nixl"))
+    routed_objects = by_component(result)
+    assert not {"eppDeployment", "inferencePool", "httpRoute", "eppRole"} & set(routed_objects)
+    service = routed_objects["plainService"]
+    assert service["metadata"]["namespace"] == ms["metadata"]["namespace"]
+    assert service["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "modelservice"
+    assert service["metadata"]["ownerReferences"][0]["uid"] == ms["metadata"]["uid"]
+    decode_labels = routed_objects["decodeDeployment"]["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= decode_labels.items()
+
+
+def test_a_router_object_without_a_name_is_refused_naming_the_plugin():
+    class Nameless(ServiceRouter):
+        def build(self, context):
+            context.objects.add("x", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}})
+
+    with pytest.raises(PluginError, match="plugin 'nameless': routing object 'x' has no name"):
+        renderer_call(fresh_renderer(("nameless", Nameless())))(model_service(), base_config())
+
+
+# -- the InferencePool version rule ----------------------------------------------------------------
+
+NO_VERSION_LEGACY_FIELDS = "kind: InferencePool\nspec:\n  targetPortNumber: 8000\n  extensionRef: {failureMode: FailClose, portNumber: 9100}\n"
+PICKER_WITH_GROUP = """\
+spec:
+  template:
+    spec:
+      containers:
+      - name: epp
+        image: epp:1
+        args: ["--pool-name={{ InferencePoolName }}", "--pool-group=inference.networking.k8s.io"]
+      - name: other
+        image: epp:1
+        args: ["--pool-group", "inference.networking.k8s.io"]
+"""
+ROUTE_TO_POOL = "spec:\n  rules:\n  - backendRefs:\n    - {group: inference.networking.x-k8s.io, kind: InferencePool, name: '{{ InferencePoolName }}'}\n"
+
+
+def test_a_pool_without_api_version_is_v1_and_its_legacy_fields_are_translated(render):
+    pool = routed(render, eppDeployment=EPP, inferencePool=NO_VERSION_LEGACY_FIELDS)[
+        "inferencePool"
+    ]
+    assert pool["apiVersion"] == "inference.networking.k8s.io/v1"
+    assert pool["spec"] == {
+        "targetPorts": [{"number": 8000}],
+        "endpointPickerRef": {
+            "failureMode": "FailClose",
+            "port": {"number": 9002},
+            "name": "demo-epp-service",
+        },
+        "selector": {"matchLabels": COMMON},
+    }
+
+
+def test_a_pool_with_both_spellings_of_a_field_is_refused(render):
+    both = "spec:\n  targetPortNumber: 8000\n  targetPorts: [{number: 8000}]\n"
+    with pytest.raises(RenderError) as caught:
+        routed(render, inferencePool=both)
+    assert str(caught.value).startswith(
+        "inferencePool: spec.targetPortNumber (legacy) and spec.targetPorts (v1) are both given"
+    )
+
+
+def test_v1_fields_in_a_legacy_pool_are_refused_naming_the_field(render):
+    mixed = "apiVersion: inference.networking.x-k8s.io/v1alpha2\nkind: InferencePool\nspec:\n  targetPorts: [{number: 8000}]\n"
+    with pytest.raises(RenderError) as caught:
+        routed(render, inferencePool=mixed)
+    assert str(caught.value).startswith(
+        "inferencePool: spec.targetPorts is an inference.networking.k8s.io/v1 field"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pool", "group"),
+    [
+        (POOL_V1, "inference.networking.k8s.io"),
+        (NO_VERSION_LEGACY_FIELDS, "inference.networking.k8s.io"),
+        (POOL_LEGACY, "inference.networking.x-k8s.io"),
+    ],
+    ids=["v1", "no-version", "legacy"],
+)
+def test_every_reference_uses_the_group_of_the_pool_rendered(render, pool, group):
+    objects = routed(
+        render,
+        eppDeployment=PICKER_WITH_GROUP,
+        inferencePool=pool,
+        inferenceObjective="spec: {priority: 1}\n",
+        httpRoute=ROUTE_TO_POOL,
+    )
+    assert objects["inferencePool"]["apiVersion"].startswith(group + "/")
+    assert objects["inferenceObjective"]["spec"]["poolRef"]["group"] == group
+    assert objects["httpRoute"]["spec"]["rules"][0]["backendRefs"][0]["group"] == group
+    epp, other = pod_spec(objects["eppDeployment"])["containers"]
+    assert epp["args"] == ["--pool-name=demo-inference-pool", f"--pool-group={group}"]
+    assert other["args"] == ["--pool-group", group]
+    pool_rule = objects["eppRole"]["rules"][1]
+    assert (pool_rule["resources"], pool_rule["apiGroups"]) == (["inferencepools"], [group])
+
+
+def test_a_legacy_inference_model_next_to_a_v1_pool_is_refused(render):
+    with pytest.raises(RenderError) as caught:
+        routed(render, inferencePool=POOL_V1, inferenceModel="spec: {criticality: Critical}\n")
+    assert str(caught.value).startswith(
+        "inferenceModel: the legacy InferenceModel can only serve a "
+        "inference.networking.x-k8s.io/v1alpha2 InferencePool"
+    )
