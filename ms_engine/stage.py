@@ -15,7 +15,8 @@ class Stage:
     """A step of the pipeline.
 
     Core stages have fixed places (see `pipeline.CORE_STAGES`). A plugin's stage says where it goes:
-    `replaces="routing"` takes a core stage's place, `after="workload"` runs right after it.
+    `replaces="rbac"` takes a core stage's place (not `routing`: routers come from `ms_router`),
+    `after="workload"` runs right after it.
     """
 
     name: str

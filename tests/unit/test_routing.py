@@ -370,3 +370,37 @@ def test_a_legacy_inference_model_next_to_a_v1_pool_is_refused(render):
         "inferenceModel: the legacy InferenceModel can only serve a "
         "inference.networking.x-k8s.io/v1alpha2 InferencePool"
     )
+
+
+def test_a_router_that_raises_or_returns_the_wrong_type_is_named():
+    class Raising(ServiceRouter):
+        def build(self, context):
+            raise ValueError("no scheduler config")
+
+    class WrongType(ServiceRouter):
+        def build(self, context):
+            return {"pool": "x"}
+
+    with pytest.raises(PluginError) as raised:
+        renderer_call(fresh_renderer(("sched", Raising())))(model_service(), base_config())
+    assert (
+        str(raised.value) == "plugin 'sched' (router 'toy'): raised ValueError: no scheduler config"
+    )
+    with pytest.raises(PluginError) as wrong:
+        renderer_call(fresh_renderer(("sched", WrongType())))(model_service(), base_config())
+    assert str(wrong.value) == (
+        "plugin 'sched' (router 'toy'): build returned dict, expected RouterResult or None"
+    )
+
+
+def test_hook_ms_router_answering_something_that_is_no_router_is_named():
+    class NotARouter:
+        @hookimpl
+        def ms_router(self, context):
+            return "gie"
+
+    with pytest.raises(PluginError) as caught:
+        renderer_call(fresh_renderer(("odd", NotARouter())))(model_service(), base_config())
+    assert str(caught.value) == (
+        "plugin 'odd' (hook ms_router): returned str, expected a Router (name and build)"
+    )
