@@ -19,7 +19,7 @@ from ms_engine.api.modelservice import ModelService
 from ms_engine.context import RenderContext, RenderOptions
 from ms_engine.model_source import ModelScheme
 from ms_engine.names import ChildNames, sanitize
-from ms_engine.plugins import PluginHooks
+from ms_engine.plugins import CORE_PLUGINS, PluginHooks
 from ms_engine.problems import ModelServiceError, PluginError, Reason, fail
 from ms_engine.stage import Stage
 from ms_engine.templating import TemplateEngine
@@ -130,8 +130,9 @@ class Pipeline:
         """Run every stage in order from the first (`template`), or stop after the stage named
         `until`. A fresh context always needs the whole prefix: there is no starting midway.
 
-        A stage that raises anything but a `ModelServiceError` is reported as a `PluginError`
-        naming the stage and the plugin that contributed it.
+        A plugin's stage that raises anything but a `ModelServiceError` is reported as a
+        `PluginError` naming the stage and the plugin that contributed it (the engine's own stages
+        raise as they are: their bugs are internal errors).
         """
         last = canonical_stage_name(until) if until else None
         if last is not None and last not in self.stage_names:
@@ -139,9 +140,9 @@ class Pipeline:
         for stage in self.stages:
             try:
                 stage.run(context)
-            except ModelServiceError:
-                raise
             except Exception as error:
+                if isinstance(error, ModelServiceError) or stage.provider in CORE_PLUGINS:
+                    raise  # the engine's own stage: a bug, reported as an internal error
                 raise PluginError(
                     f"stage {stage.name!r} (plugin {stage.provider!r}): raised "
                     f"{type(error).__name__}: {error}"

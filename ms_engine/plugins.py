@@ -42,6 +42,11 @@ class PluginManager(pluggy.PluginManager):
             raise PluginError("; ".join(self.load_errors.values()))
 
 
+CORE_PLUGINS = frozenset({"core-stages", "core-checks"})
+"""The engine's own plugins: an exception from them is an engine bug (an internal error), not
+something to blame on a plugin."""
+
+
 def core_plugins() -> list[tuple[str, ModuleType | object]]:
     """The engine's own hook implementations: the core stages and the wiring checks."""
     from ms_engine import checks, stages
@@ -211,14 +216,20 @@ class PluginHooks:
 
     @staticmethod
     def call(plugin: str, hook: str, caller: Any, kwargs: Mapping[str, Any]) -> Any:
+        kind = "None"
         try:
             answers = caller(**kwargs)
             answer = answers[0] if answers else None
-            if answer is not None and hook in _MATERIALIZE and isinstance(answer, Iterable):
-                answer = list(answer)
-        except ModelServiceError:
-            raise
+            kind = type(answer).__name__
+            if (
+                hook in _MATERIALIZE
+                and isinstance(answer, Iterable)
+                and not isinstance(answer, str | bytes | Mapping)
+            ):
+                answer = list(answer)  # a generator runs here, inside the try
         except Exception as error:
+            if isinstance(error, ModelServiceError) or plugin in CORE_PLUGINS:
+                raise
             raise PluginError(
                 f"plugin {plugin!r} (hook {hook}): raised {type(error).__name__}: {error}"
             ) from error
@@ -226,8 +237,7 @@ class PluginHooks:
             valid, expected = _EXPECTED[hook]
             if not valid(answer):
                 raise PluginError(
-                    f"plugin {plugin!r} (hook {hook}): returned {type(answer).__name__}, "
-                    f"expected {expected}"
+                    f"plugin {plugin!r} (hook {hook}): returned {kind}, expected {expected}"
                 )
         return answer
 

@@ -474,3 +474,38 @@ def test_a_model_source_that_names_no_scheme_is_refused():
         PluginError, match="'silent' implements ms_model_source but names no scheme"
     ):
         fresh_renderer(("silent", Silent()))
+
+
+def test_hook_ms_validate_may_yield_and_a_wrong_answer_is_named():
+    class Yielding:
+        @hookimpl
+        def ms_validate(self):
+            from ms_engine import Problem
+
+            yield Problem("looked", "Deployment/x")
+
+    class Wrong:
+        @hookimpl
+        def ms_validate(self):
+            return {"Deployment/x": "looked"}
+
+    render = renderer_call(fresh_renderer(("yielding", Yielding())))
+    result = render(model_service(), base_config(decodeDeployment=DEPLOYMENT))
+    assert [str(w) for w in result.warnings] == ["Deployment/x: looked"]
+    with pytest.raises(PluginError) as caught:
+        renderer_call(fresh_renderer(("wrong", Wrong())))(model_service(), base_config())
+    assert str(caught.value) == (
+        "plugin 'wrong' (hook ms_validate): returned dict, expected a list of Problem"
+    )
+
+
+def test_a_bug_in_an_engine_stage_is_not_blamed_on_a_plugin(renderer):
+    from dataclasses import replace
+
+    def boom(context):
+        raise ZeroDivisionError("engine bug")
+
+    pipeline = replace(renderer.pipeline, stages=(Stage("merge", boom, provider="core-stages"),))
+    context = pipeline.new_context(load_model_service(model_service()), None)
+    with pytest.raises(ZeroDivisionError):
+        pipeline.run(context)
