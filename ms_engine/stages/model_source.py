@@ -12,15 +12,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ms_engine.api.baseconfig import DECODE_DEPLOYMENT, PREFILL_DEPLOYMENT
+from ms_engine.api.baseconfig import ROLE_DEPLOYMENT_KEYS
 from ms_engine.api.modelservice import PDSpec
 from ms_engine.context import RenderContext
 from ms_engine.merge import CONTAINER, POD_SPEC, merge
 from ms_engine.model_source import MODEL_VOLUME, ModelSource
 from ms_engine.problems import PluginError, Reason, fail
 from ms_engine.stage import Stage
-
-ROLE_KEYS = {"decode": DECODE_DEPLOYMENT, "prefill": PREFILL_DEPLOYMENT}
 
 
 def mounting_containers(section: PDSpec | None) -> tuple[set[str], set[str]]:
@@ -100,13 +98,13 @@ def _container_overlay(source: ModelSource) -> dict[str, Any]:
 
 
 def run(context: RenderContext) -> None:
-    for role, key in ROLE_KEYS.items():
+    for role, key in ROLE_DEPLOYMENT_KEYS.items():
         document = context.documents.get(key)
         if document is None:
             continue
         spec = document.setdefault("spec", {})
         template = spec.setdefault("template", {})
-        section = context.spec.decode if role == "decode" else context.spec.prefill
+        section = context.spec.role(role)
         containers, init_containers = mounting_containers(section)
         check_names(context.model_source, template.get("spec") or {}, key)
         template["spec"] = with_model_source(
