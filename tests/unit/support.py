@@ -143,9 +143,6 @@ def variants() -> dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]
     legacy = preset("pd-nixl")
     legacy["data"]["inferencePool"] = LEGACY_POOL
     legacy["data"]["inferenceModel"] = "spec:\n  criticality: Critical\n"
-    legacy["data"]["eppDeployment"] = legacy["data"]["eppDeployment"].replace(
-        "inference.networking.k8s.io", "inference.networking.x-k8s.io"
-    )
     cases["pd-legacy-pool"] = (sample("pd-nixl"), legacy, {})
     several = sample("pd-nixl")
     several["spec"]["endpointPicker"] = {"replicas": 3}

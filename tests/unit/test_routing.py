@@ -16,6 +16,7 @@ from support import (
     preset,
     renderer_call,
     sample,
+    variants,
 )
 
 from ms_engine import PluginError, RenderContext, Renderer, RenderError, hookimpl
@@ -404,3 +405,10 @@ def test_hook_ms_router_answering_something_that_is_no_router_is_named():
     assert str(caught.value) == (
         "plugin 'odd' (hook ms_router): returned str, expected a Router (name and build)"
     )
+
+
+def test_the_legacy_variant_of_the_pd_preset_points_its_picker_at_the_legacy_group(render):
+    _, legacy_preset, _ = variants()["pd-legacy-pool"]
+    objects = by_component(render(sample("pd-nixl"), legacy_preset))
+    args = [a for c in pod_spec(objects["eppDeployment"])["containers"] for a in c["args"]]
+    assert "--pool-group=inference.networking.x-k8s.io" in args
