@@ -21,7 +21,7 @@ from ms_engine.api.baseconfig import (
 from ms_engine.context import RenderContext
 from ms_engine.objects import DesiredObject
 from ms_engine.ownership import claim
-from ms_engine.problems import ModelServiceError, PluginError
+from ms_engine.problems import BASECONFIG, ModelServiceError, PluginError, Problem, Reason
 from ms_engine.routing_api import Router, RouterResult
 from ms_engine.stage import Stage
 
@@ -87,6 +87,16 @@ def run(context: RenderContext) -> None:
             f"{type(result).__name__}, expected RouterResult or None"
         )
     own_new_objects(context, plugin, before)
+    for key in ROUTING_KEYS:
+        if key in context.documents:
+            context.warn(
+                Problem(
+                    f"ignored: the router {router.name!r} does not build it",
+                    key,
+                    reason=Reason.INVALID_BASE_CONFIG,
+                    document=BASECONFIG,
+                )
+            )
     declared = [result.pool, result.picker.deployment if result.picker else None]
     missing = [c for c in declared if c is not None and c not in context.objects]
     if missing:

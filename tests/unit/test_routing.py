@@ -412,3 +412,11 @@ def test_the_legacy_variant_of_the_pd_preset_points_its_picker_at_the_legacy_gro
     objects = by_component(render(sample("pd-nixl"), legacy_preset))
     args = [a for c in pod_spec(objects["eppDeployment"])["containers"] for a in c["args"]]
     assert "--pool-group=inference.networking.x-k8s.io" in args
+
+
+def test_routing_keys_the_chosen_router_leaves_alone_are_warned_about():
+    render = renderer_call(fresh_renderer(("toy", ServiceRouter())))
+    result = render(model_service(), base_config(inferenceObjective="spec: {priority: 1}\n"))
+    assert [str(w) for w in result.warnings] == [
+        "inferenceObjective: ignored: the router 'toy' does not build it"
+    ]
