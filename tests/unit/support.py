@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from hypothesis import strategies as st
 
 from ms_engine import Renderer, RenderOptions, RenderResult
 from ms_engine.plugins import make_plugin_manager
@@ -166,3 +167,20 @@ def variants() -> dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]
     )
     cases["gateway-refs-only"] = (routed, pooled, {})
     return cases
+
+
+# Container args as a person writes them (docs/user-guide.md, merge rules): positionals first,
+# and a flag is either valued or boolean. The flag-aware merge is idempotent over these.
+
+VALUED = ["--a", "--b", "--c"]
+BOOLEAN = ["--x", "--y"]
+values = st.sampled_from(["1", "two", "-3", "x=y"])
+valued = st.builds(
+    lambda f, v, eq: [f"{f}={v}"] if eq else [f, v], st.sampled_from(VALUED), values, st.booleans()
+)
+boolean = st.builds(lambda f: [f], st.sampled_from(BOOLEAN))
+args = st.builds(
+    lambda positionals, flags: positionals + [w for flag in flags for w in flag],
+    st.lists(st.sampled_from(["serve", "model"]), max_size=2),
+    st.lists(st.one_of(valued, boolean), max_size=5),
+)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
-from support import preset, sample
+from support import BOOLEAN, VALUED, args, preset, sample
 
 from ms_engine.flags import effective_value, merge_args, read
 
@@ -53,20 +52,8 @@ def test_the_model_service_flag_wins_over_the_preset_in_a_render(render):
     assert vllm["args"].count("--served-model-name") == 1
 
 
-# -- properties: args as a person writes them (positionals first; a flag is valued or boolean) --
+# -- properties --------------------------------------------------------------------------------
 
-VALUED = ["--a", "--b", "--c"]
-BOOLEAN = ["--x", "--y"]
-values = st.sampled_from(["1", "two", "-3", "x=y"])
-valued = st.builds(
-    lambda f, v, eq: [f"{f}={v}"] if eq else [f, v], st.sampled_from(VALUED), values, st.booleans()
-)
-boolean = st.builds(lambda f: [f], st.sampled_from(BOOLEAN))
-args = st.builds(
-    lambda positionals, flags: positionals + [w for flag in flags for w in flag],
-    st.lists(st.sampled_from(["serve", "model"]), max_size=2),
-    st.lists(st.one_of(valued, boolean), max_size=5),
-)
 PROPERTIES = settings(max_examples=400, deadline=None)
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonmerge.strategies import ArrayStrategy
+from support import args
 
 from ms_engine.flags import merge_args
 from ms_engine.merge import (
@@ -148,7 +149,7 @@ container = st.fixed_dictionaries(
     {"name": names},
     optional={
         "image": st.sampled_from(["a:1", "b:2", ""]),
-        "args": st.lists(words, max_size=3),
+        "args": args,
         "command": st.lists(words, min_size=1, max_size=2),
         "env": unique_by("name", env_var),
         "ports": unique_by(
