@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ms_engine.api.baseconfig import BaseConfig
 from ms_engine.api.model_uri import ModelURI
 from ms_engine.api.modelservice import ModelService, ModelServiceSpec
+from ms_engine.cluster import Cluster
 from ms_engine.model_source import ModelSource
 from ms_engine.names import ChildNames
 from ms_engine.objects import ObjectSet
@@ -60,6 +61,8 @@ class RenderOptions:
     pd_pull_secrets: tuple[str, ...] = ()
     epp_pull_secrets: tuple[str, ...] = ()
     epp_cluster_role: str | None = None
+    cluster: Cluster | None = field(default=None, compare=False, repr=False)
+    """Where the `apply` stage applies; None (offline, `msctl render`) applies nothing."""
 
 
 @dataclass

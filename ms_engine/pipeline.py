@@ -32,6 +32,7 @@ CORE_STAGES: tuple[str, ...] = (
     "routing",
     "rbac",
     "validate",
+    "apply",
 )
 
 

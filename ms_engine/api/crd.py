@@ -85,6 +85,10 @@ def _column(name: str, type_: str, path: str) -> dict[str, str]:
     return {"name": name, "type": type_, "jsonPath": path}
 
 
+def _condition(type_: str, field: str) -> str:
+    return f'.status.conditions[?(@.type=="{type_}")].{field}'
+
+
 def model_service_crd() -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -107,11 +111,10 @@ def model_service_crd() -> dict[str, Any]:
                     "storage": True,
                     "subresources": {"status": {}},
                     "additionalPrinterColumns": [
-                        _column("Decouple Scaling", "boolean", ".spec.decoupleScaling"),
-                        _column("Prefill READY", "string", ".status.prefillReady"),
-                        _column("Prefill AVAIL", "integer", ".status.prefillAvailable"),
-                        _column("Decode READY", "string", ".status.decodeReady"),
-                        _column("Decode AVAIL", "integer", ".status.decodeAvailable"),
+                        _column("Ready", "string", _condition("Ready", "status")),
+                        _column("Reason", "string", _condition("Ready", "reason")),
+                        _column("Decode", "string", ".status.decodeReady"),
+                        _column("Prefill", "string", ".status.prefillReady"),
                         _column("Age", "date", ".metadata.creationTimestamp"),
                     ],
                     "schema": {

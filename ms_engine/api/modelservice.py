@@ -221,6 +221,9 @@ class ModelServiceStatus(ApiModel):
     prefill_available: int | None = None
     decode_available: int | None = None
     epp_available: int | None = None
+    applied_group_kinds: list[str] = Field(default_factory=list)
+    """Group-kinds the controller applied (`Deployment.apps`, `Service`): pruned even after a
+    kind stops being rendered."""
 
 
 class ModelService(ApiModel):

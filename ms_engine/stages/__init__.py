@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from ms_engine.hookspecs import hookimpl
 from ms_engine.stage import Stage
-from ms_engine.stages import merge, model_source, rbac, routing, template, validate, workload
+from ms_engine.stages import apply, merge, model_source, rbac, routing, template, validate, workload
 
 
 @hookimpl
@@ -19,4 +19,5 @@ def ms_stages() -> Sequence[Stage]:
         routing.STAGE,
         rbac.STAGE,
         validate.STAGE,
+        apply.STAGE,
     ]

@@ -134,14 +134,7 @@ def test_crd_schema_carries_the_validation_of_the_models():
     size = spec["properties"]["modelArtifacts"]["properties"]["size"]
     assert size["x-kubernetes-int-or-string"] is True
     columns = [column["name"] for column in version["additionalPrinterColumns"]]
-    assert columns == [
-        "Decouple Scaling",
-        "Prefill READY",
-        "Prefill AVAIL",
-        "Decode READY",
-        "Decode AVAIL",
-        "Age",
-    ]
+    assert columns == ["Ready", "Reason", "Decode", "Prefill", "Age"]
 
 
 def test_names_that_kubernetes_would_refuse_are_refused_with_the_rule():

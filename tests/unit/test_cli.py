@@ -170,6 +170,7 @@ def test_plugins_lists_stages_in_order_and_plugins_with_hooks():
         "routing",
         "rbac",
         "validate",
+        "apply",
     ]
     plugins = {p["name"]: p for p in listing["plugins"]}
     assert plugins["huggingface"]["hooks"] == ["ms_model_schemes", "ms_model_source"]

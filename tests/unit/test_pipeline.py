@@ -44,6 +44,7 @@ def test_core_stages_run_in_their_fixed_order(renderer):
         "routing",
         "rbac",
         "validate",
+        "apply",
     )
 
 
