@@ -1,0 +1,400 @@
+"""One reconcile against the real local control plane (envtest style: `reconcile` called directly).
+
+The plane runs kube-controller-manager (garbage collector, Deployment controller), the scheduler
+and KWOK's fake H100 nodes, so children really get collected, scheduled and become available.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from ms_controller.kube import KubeCluster
+from ms_controller.reconcile import ReconcileResult, reconcile
+from ms_engine import Renderer
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "unit"))
+
+from support import fresh_renderer, preset, sample  # noqa: E402
+
+pytestmark = pytest.mark.integration
+TEST_MANAGER = "modelservice-tests"
+CRD_FILES = [
+    ROOT / "deploy/crds/llm-d.ai_modelservices.yaml",
+    *sorted((ROOT / "deploy/crds/third-party").glob("*.yaml")),
+]
+POOL_CRD = "inferencepools.inference.networking.k8s.io"
+WRITE_VERBS = {"POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION", "CREATE", "UPDATE"}
+OUR_RESOURCES = {
+    "deployments",
+    "services",
+    "serviceaccounts",
+    "configmaps",
+    "roles",
+    "rolebindings",
+    "inferencepools",
+    "httproutes",
+    "modelservices",
+    "events",
+}
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def install_crd(extensions: client.ApiextensionsV1Api, path: Path) -> str:
+    crd = yaml.safe_load(path.read_text())
+    name = crd["metadata"]["name"]
+    extensions.patch_custom_resource_definition(
+        name, crd, field_manager=TEST_MANAGER, _content_type="application/apply-patch+yaml"
+    )
+
+    def established() -> bool:
+        try:
+            conditions = extensions.read_custom_resource_definition(name).status.conditions or []
+        except ApiException:
+            return False
+        return any(c.type == "Established" and c.status == "True" for c in conditions)
+
+    wait_for(established, f"CRD {name}")
+    return name
+
+
+@pytest.fixture(scope="module")
+def crds(kube_api: client.ApiClient) -> None:
+    extensions = client.ApiextensionsV1Api(kube_api)
+    for path in CRD_FILES:
+        install_crd(extensions, path)
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return fresh_renderer()
+
+
+@pytest.fixture()
+def kube(kube_api: client.ApiClient, crds: None) -> KubeCluster:
+    return KubeCluster(kube_api)
+
+
+class Env:
+    """One namespace with a BaseConfig and a ModelService, and shortcuts to reconcile and read."""
+
+    def __init__(self, kube: KubeCluster, renderer: Renderer, namespace: str) -> None:
+        self.kube, self.renderer, self.namespace = kube, renderer, namespace
+        self.name = ""
+
+    def put(self, body: dict[str, Any]) -> dict[str, Any]:
+        body = copy.deepcopy(body)
+        body["metadata"]["namespace"] = self.namespace
+        body["metadata"].pop("uid", None)
+        return self.kube.apply(body, field_manager=TEST_MANAGER)
+
+    def create(self, model_service: dict[str, Any], base_config: dict[str, Any]) -> dict[str, Any]:
+        self.put_base_config(base_config)
+        self.name = model_service["metadata"]["name"]
+        return self.put(model_service)
+
+    def put_base_config(self, base_config: dict[str, Any]) -> None:
+        """Apply (by our test manager, so a key left out is removed); mutable, for the tests."""
+        base_config = copy.deepcopy(base_config)
+        base_config.pop("immutable", None)
+        self.put(base_config)
+
+    def reconcile(self) -> ReconcileResult:
+        return reconcile(self.kube, self.namespace, self.name, renderer=self.renderer)
+
+    def get(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        return self.kube.get(api_version, kind, self.namespace, name)
+
+    def model_service(self) -> dict[str, Any]:
+        found = self.get("llm-d.ai/v1alpha1", "ModelService", self.name)
+        assert found is not None
+        return found
+
+
+@pytest.fixture()
+def env(kube: KubeCluster, renderer: Renderer, namespace: str) -> Env:
+    return Env(kube, renderer, namespace)
+
+
+def actions(result: ReconcileResult) -> dict[str, str]:
+    assert result.report is not None
+    return {child.ref: child.action.value for child in result.report.children}
+
+
+def sim() -> dict[str, Any]:
+    return sample("sim")
+
+
+def write_counts(kube_api: client.ApiClient) -> dict[tuple[str, str, str], float]:
+    """The API server's own count of write requests, by verb, resource and subresource."""
+    params = kube_api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
+    response = kube_api.call_api(*params)
+    response.read()
+    counts: dict[tuple[str, str, str], float] = {}
+    for line in response.data.decode().splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels_text, _, value = line.rpartition(" ")
+        labels = dict(
+            part.split("=", 1)
+            for part in labels_text[len("apiserver_request_total{") : -1].split(",")
+        )
+        labels = {k: v.strip('"') for k, v in labels.items()}
+        if labels.get("verb") in WRITE_VERBS and labels.get("resource") in OUR_RESOURCES:
+            key = (labels["verb"], labels["resource"], labels.get("subresource", ""))
+            counts[key] = counts.get(key, 0.0) + float(value)
+    return counts
+
+
+def test_the_pd_sample_is_created_owned_and_a_second_reconcile_writes_nothing(
+    env: Env, kube_api: client.ApiClient
+):
+    created = env.create(sim(), preset("sim"))
+    first = env.reconcile()
+    assert set(actions(first).values()) == {"created"}, actions(first)
+    assert first.condition("Reconciled")["status"] == "True"
+    uid = created["metadata"]["uid"]
+    for child in first.report.children:
+        live = env.get(child.api_version, child.kind, child.name)
+        assert live is not None, child.ref
+        (reference,) = live["metadata"]["ownerReferences"]
+        assert reference["uid"] == uid
+        assert reference["controller"] is True and reference["blockOwnerDeletion"] is True
+        assert live["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "modelservice"
+    status = env.model_service()["status"]
+    assert status["observedGeneration"] == created["metadata"]["generation"]
+    assert status["decodeDeploymentRef"]["name"] == "sim-pd-decode"
+    assert "Deployment.apps" in status["appliedGroupKinds"]
+
+    # Let the Deployment controller and the pods settle, so only our own writes could move the
+    # counters; then a reconcile of the unchanged ModelService must send none.
+    wait_for(lambda: env.reconcile().condition("Ready")["status"] == "True", "Ready", 90)
+    before = write_counts(kube_api)
+    second = env.reconcile()
+    after = write_counts(kube_api)
+    assert set(actions(second).values()) == {"unchanged"}, [
+        c.describe() for c in second.report.children
+    ]
+    assert not second.status_written
+    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {}
+
+
+def test_removing_prefill_or_a_baseconfig_key_prunes_those_children(env: Env):
+    env.create(sim(), preset("sim"))
+    env.reconcile()
+    no_prefill = sim()
+    del no_prefill["spec"]["prefill"]
+    env.put(no_prefill)
+    pruned = env.reconcile()
+    assert actions(pruned)["Deployment/sim-pd-prefill"] == "pruned"
+    assert actions(pruned)["Service/sim-pd-service-prefill"] == "pruned"
+    assert env.get("apps/v1", "Deployment", "sim-pd-prefill") is None
+    assert env.get("apps/v1", "Deployment", "sim-pd-decode") is not None
+    assert env.model_service()["status"].get("prefillDeploymentRef") is None
+
+    without_config_maps = preset("sim")
+    del without_config_maps["data"]["configMaps"]
+    env.put_base_config(without_config_maps)
+    second = env.reconcile()
+    assert actions(second)["ConfigMap/sim-pd-epp-config"] == "pruned"
+    assert env.get("v1", "ConfigMap", "sim-pd-epp-config") is None
+
+
+def test_an_unowned_object_with_a_childs_name_is_untouched_and_reported(env: Env):
+    theirs = env.put(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "sim-pd-epp-config"},
+            "data": {"owner": "someone else"},
+        }
+    )
+    env.create(sim(), preset("sim"))
+    result = env.reconcile()
+    assert actions(result)["ConfigMap/sim-pd-epp-config"] == "conflict"
+    assert actions(result)["Deployment/sim-pd-decode"] == "created"
+    reconciled = result.condition("Reconciled")
+    assert reconciled["status"] == "False" and reconciled["reason"] == "ChildConflict"
+    assert "ConfigMap/sim-pd-epp-config" in reconciled["message"]
+    live = env.get("v1", "ConfigMap", "sim-pd-epp-config")
+    assert live["data"] == {"owner": "someone else"}
+    assert live["metadata"]["resourceVersion"] == theirs["metadata"]["resourceVersion"]
+
+
+def test_a_child_deleted_by_hand_is_recreated_and_deleting_the_model_service_collects_all(
+    env: Env, kube_api: client.ApiClient
+):
+    env.create(sim(), preset("sim"))
+    first = env.reconcile()
+    client.CoreV1Api(kube_api).delete_namespaced_service("sim-pd-service-decode", env.namespace)
+    wait_for(lambda: env.get("v1", "Service", "sim-pd-service-decode") is None, "deletion")
+    again = env.reconcile()
+    assert actions(again)["Service/sim-pd-service-decode"] == "created"
+    assert actions(again)["Deployment/sim-pd-decode"] == "unchanged"
+
+    client.CustomObjectsApi(kube_api).delete_namespaced_custom_object(
+        "llm-d.ai", "v1alpha1", env.namespace, "modelservices", env.name
+    )
+    for child in first.report.children:
+        wait_for(
+            lambda child=child: env.get(child.api_version, child.kind, child.name) is None,
+            f"{child.ref} garbage-collected",
+        )
+
+
+@pytest.fixture()
+def without_pool_crd(kube_api: client.ApiClient, crds: None) -> Iterator[None]:
+    extensions = client.ApiextensionsV1Api(kube_api)
+    extensions.delete_custom_resource_definition(POOL_CRD)
+
+    def gone() -> bool:
+        try:
+            extensions.read_custom_resource_definition(POOL_CRD)
+        except ApiException as error:
+            return error.status == 404
+        return False
+
+    wait_for(gone, "the InferencePool CRD to go")
+    try:
+        yield
+    finally:
+        install_crd(
+            extensions,
+            ROOT / "deploy/crds/third-party/inference.networking.k8s.io_inferencepools.yaml",
+        )
+
+
+def test_a_missing_crd_skips_its_kind_then_applies_it_once_installed(
+    env: Env, kube_api: client.ApiClient, without_pool_crd: None
+):
+    env.create(sim(), preset("sim"))
+    first = env.reconcile()
+    assert actions(first)["InferencePool/sim-pd-inference-pool"] == "skipped"
+    assert actions(first)["Deployment/sim-pd-decode"] == "created"
+    reconciled = first.condition("Reconciled")
+    assert reconciled["reason"] == "MissingCRD"
+    assert "InferencePool.inference.networking.k8s.io" in reconciled["message"]
+    install_crd(
+        client.ApiextensionsV1Api(kube_api),
+        ROOT / "deploy/crds/third-party/inference.networking.k8s.io_inferencepools.yaml",
+    )
+    second = env.reconcile()
+    assert actions(second)["InferencePool/sim-pd-inference-pool"] == "created"
+    assert second.condition("Reconciled")["status"] == "True"
+
+
+def scale(kube_api: client.ApiClient, namespace: str, name: str, replicas: int) -> None:
+    client.AppsV1Api(kube_api).patch_namespaced_deployment_scale(
+        name, namespace, {"spec": {"replicas": replicas}}
+    )
+
+
+def replicas(env: Env, name: str) -> int:
+    live = env.get("apps/v1", "Deployment", name)
+    assert live is not None
+    return int(live["spec"]["replicas"])
+
+
+def test_decoupled_scaling_keeps_a_scale_written_by_others(env: Env, kube_api: client.ApiClient):
+    document = sim()
+    document["spec"]["decoupleScaling"] = True
+    env.create(document, preset("sim"))
+    env.reconcile()
+    assert replicas(env, "sim-pd-decode") == 2
+    scale(kube_api, env.namespace, "sim-pd-decode", 4)
+    second = env.reconcile()
+    assert actions(second)["Deployment/sim-pd-decode"] == "unchanged"
+    assert replicas(env, "sim-pd-decode") == 4
+    changed = copy.deepcopy(document)
+    changed["spec"]["decode"]["containers"] = [{"name": "vllm", "args": ["--max-num-seqs=8"]}]
+    env.put(changed)
+    third = env.reconcile()
+    assert actions(third)["Deployment/sim-pd-decode"] == "configured"
+    assert replicas(env, "sim-pd-decode") == 4
+    scale(kube_api, env.namespace, "sim-pd-decode", 1)
+    env.reconcile()
+    assert replicas(env, "sim-pd-decode") == 1
+
+
+def test_coupled_scaling_corrects_drift_and_honours_zero(env: Env, kube_api: client.ApiClient):
+    document = sim()
+    document["spec"]["prefill"]["replicas"] = 0
+    env.create(document, preset("sim"))
+    env.reconcile()
+    assert replicas(env, "sim-pd-prefill") == 0
+    scale(kube_api, env.namespace, "sim-pd-decode", 5)
+    result = env.reconcile()
+    assert actions(result)["Deployment/sim-pd-decode"] == "configured"
+    assert replicas(env, "sim-pd-decode") == 2
+    assert replicas(env, "sim-pd-prefill") == 0
+
+
+def test_an_a100_only_model_service_on_h100_nodes_is_not_ready_unschedulable(
+    env: Env, local_plane: Any
+):
+    document = sample("hf-decode")
+    document["spec"]["decode"]["acceleratorTypes"] = {
+        "labelKey": "nvidia.com/gpu.product",
+        "labelValues": ["NVIDIA-A100-SXM4-80GB"],
+    }
+    env.create(document, preset("basic-gpu"))
+    env.reconcile()
+
+    def unschedulable() -> dict[str, Any] | None:
+        ready = env.reconcile().condition("Ready")
+        return ready if ready["reason"] == "Unschedulable" else None
+
+    ready = wait_for(unschedulable, "Ready=False Unschedulable", 60)
+    assert ready["status"] == "False"
+    assert "node affinity" in ready["message"] or "didn't match" in ready["message"]
+    status = env.model_service()["status"]
+    assert status["decodeReady"] == "0/1"
+
+
+def test_a_broken_baseconfig_is_reported_once_and_not_retried(env: Env, kube_api: client.ApiClient):
+    broken = preset("sim")
+    broken["data"]["decodeService"] = "apiVersion: v1\nkind: Service\nspec: {{ NoSuchVariable }}\n"
+    env.create(sim(), broken)
+    first = env.reconcile()
+    reconciled = first.condition("Reconciled")
+    assert reconciled["status"] == "False" and reconciled["reason"] == "TemplateError"
+    assert "NoSuchVariable" in reconciled["message"] and "decodeService" in reconciled["message"]
+    assert first.terminal and not first.retry
+    assert env.model_service()["status"]["conditions"][0]["reason"] == "TemplateError"
+    before = write_counts(kube_api)
+    second = env.reconcile()
+    assert second.terminal and not second.status_written
+    assert write_counts(kube_api) == before
+
+
+def test_a_missing_baseconfig_is_reported(env: Env):
+    document = sim()
+    document["spec"]["baseConfigMapRef"] = {"name": "no-such-preset"}
+    env.name = document["metadata"]["name"]
+    env.put(document)
+    result = env.reconcile()
+    reconciled = result.condition("Reconciled")
+    assert (
+        reconciled["reason"] == "BaseConfigNotFound" and "no-such-preset" in reconciled["message"]
+    )
+    assert result.terminal
