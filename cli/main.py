@@ -10,6 +10,7 @@ import click
 from cli.crd import crd
 from cli.dev import dev
 from cli.plugins import plugins
+from cli.reconcile import reconcile
 from cli.render import render, stage
 from ms_engine import ModelServiceError
 
@@ -26,6 +27,7 @@ main.add_command(stage)
 main.add_command(plugins)
 main.add_command(crd)
 main.add_command(dev)
+main.add_command(reconcile)
 
 
 def run() -> None:

@@ -29,7 +29,8 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from ms_engine.cluster import (
@@ -50,8 +51,13 @@ REQUEST_TIMEOUT = (5.0, 30.0)
 
 def _transient(error: BaseException) -> bool:
     if isinstance(error, ApiException):
+        if _permanent_500(error):
+            return False
         return error.status in TRANSIENT_STATUSES or error.status == 0
     return isinstance(error, urllib3.exceptions.HTTPError | TimeoutError | ConnectionError)
+
+
+_BACKOFF = wait_exponential(multiplier=0.2, max=5.0) + wait_random(0, 0.2)
 
 
 def _wait(state: RetryCallState) -> float:
@@ -61,7 +67,7 @@ def _wait(state: RetryCallState) -> float:
         after = error.headers.get("Retry-After")
         if after and after.isdigit():
             return min(float(after), 10.0)
-    return float(wait_exponential_jitter(initial=0.2, max=5.0)(state))
+    return float(_BACKOFF(state))
 
 
 _retrying = retry(
@@ -70,6 +76,13 @@ _retrying = retry(
     stop=stop_after_attempt(5) | stop_after_delay(30),
     reraise=True,
 )
+
+
+def _permanent_500(error: ApiException) -> bool:
+    """The API server answers 500 when an applied body does not fit the schema (observed on
+    1.36: "failed to create typed patch object ... field not declared in schema"); retrying
+    cannot help."""
+    return error.status == 500 and "failed to create typed patch object" in str(error.body)
 
 
 def _snake(kind: str) -> str:
@@ -135,7 +148,7 @@ class KubeCluster:
         try:
             response = _retrying(function)(*args, _preload_content=False, **kwargs)
         except ApiException as error:
-            if error.status in TRANSIENT_STATUSES or error.status == 0:
+            if _transient(error):
                 raise Unavailable(f"{what}: {_message(error)}", status=error.status) from error
             if error.status == 404:
                 raise

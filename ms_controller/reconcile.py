@@ -144,8 +144,10 @@ def reconcile(
     readiness: list[RoleReadiness] = []
     pods: dict[str, list[dict[str, Any]]] = {}
     if report is not None:
-        if any(c.transient for c in report.of(Action.FAILED)):
-            result.retry = True
+        failed = report.of(Action.FAILED)
+        result.retry = any(c.transient for c in failed)
+        # A refusal (invalid, forbidden) repeats until the input changes: do not retry it.
+        result.terminal = bool(failed) and not result.retry
         for child in report.children:
             role = ROLES.get(child.component)
             if role is None or child.live is None or child.action == Action.CONFLICT:

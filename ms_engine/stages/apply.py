@@ -242,7 +242,8 @@ class _Pass:
             to_apply["spec"]["replicas"] = initial_replicas
         stored = self.cluster.apply(to_apply, field_manager=FIELD_MANAGER)
         outcome.action = Action.CREATED if live is None else Action.CONFIGURED
-        if live is None and decoupled and initial_replicas is not None:
+        if live is None and decoupled and initial_replicas is not None and not self.cluster.dry_run:
+            # (a dry run created nothing the partial apply could refer to)
             stored = self._scaling_apply(to_apply, initial_replicas)
         outcome.live = _without_bookkeeping(stored)
 

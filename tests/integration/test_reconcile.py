@@ -7,6 +7,7 @@ and KWOK's fake H100 nodes, so children really get collected, scheduled and beco
 from __future__ import annotations
 
 import copy
+import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -398,3 +399,64 @@ def test_a_missing_baseconfig_is_reported(env: Env):
         reconciled["reason"] == "BaseConfigNotFound" and "no-such-preset" in reconciled["message"]
     )
     assert result.terminal
+
+
+def events_about(kube_api: client.ApiClient, namespace: str, name: str) -> list[dict[str, Any]]:
+    response = client.EventsV1Api(kube_api).list_namespaced_event(namespace, _preload_content=False)
+    found = json.loads(response.data)["items"]
+    return [e for e in found if (e.get("regarding") or {}).get("name") == name]
+
+
+def test_events_say_what_changed_and_a_repeated_failure_is_one_series(
+    env: Env, kube_api: client.ApiClient
+):
+    refused = preset("sim")  # the API server refuses the Service (strict field validation)
+    refused["data"]["decodeService"] = refused["data"]["decodeService"].replace(
+        "spec:", "spec:\n  notAServiceField: 1", 1
+    )
+    env.create(sim(), refused)
+    first = env.reconcile()
+    assert actions(first)["Service/sim-pd-service-decode"] == "failed"
+    assert first.terminal and not first.retry, [
+        (c.describe(), c.transient) for c in first.report.children if c.action.value == "failed"
+    ]
+    reconciled = first.condition("Reconciled")
+    assert reconciled["reason"] == "ApplyFailed" and "notAServiceField" in reconciled["message"]
+    env.reconcile()
+    events = events_about(kube_api, env.namespace, env.name)
+    created = [e for e in events if e["reason"] == "Created"]
+    assert {e["related"]["name"] for e in created} >= {"sim-pd-decode", "sim-pd-sa"}
+    (failed,) = [e for e in events if e["reason"] == "ApplyFailed"]
+    assert failed["type"] == "Warning" and failed["related"]["name"] == "sim-pd-service-decode"
+    assert failed["series"]["count"] == 2
+
+
+def test_msctl_reconcile_dry_run_writes_nothing_then_reconciles(
+    env: Env, control_plane: Any, kube_api: client.ApiClient
+):
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    env.create(sim(), preset("sim"))
+    args = [
+        "reconcile",
+        env.name,
+        "-n",
+        env.namespace,
+        "--kubeconfig",
+        str(control_plane.kubeconfig),
+    ]
+    dry = CliRunner().invoke(main, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "Deployment/sim-pd-decode created" in dry.output and "dry run" in dry.output
+    assert env.get("apps/v1", "Deployment", "sim-pd-decode") is None
+    assert "status" not in env.model_service()
+    real = CliRunner().invoke(main, args)
+    assert real.exit_code == 0, real.output
+    assert "Deployment/sim-pd-decode created" in real.output
+    assert "Reconciled=True Applied" in real.output
+    again = CliRunner().invoke(main, args)
+    assert "Deployment/sim-pd-decode unchanged" in again.output
+    missing = CliRunner().invoke(main, ["reconcile", "nope", *args[2:]])
+    assert missing.exit_code == 1 and "not found" in missing.output

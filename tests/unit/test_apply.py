@@ -222,3 +222,24 @@ def test_covers_matches_lists_by_key_and_notices_a_lost_field():
     }
     assert covers(server_spelling, {"ports": [{"containerPort": 80}]})
     assert not covers(server_spelling, {"ports": [{"containerPort": 81}]})
+
+
+def test_only_the_client_module_talks_to_the_api_server():
+    import ast
+
+    from support import ROOT
+
+    for path in sorted((ROOT / "ms_engine").rglob("*.py")) + sorted(
+        (ROOT / "ms_controller").rglob("*.py")
+    ):
+        if "devcluster" in path.parts or path.name == "kube.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            assert not any(n.split(".")[0] == "kubernetes" for n in names), path
