@@ -16,7 +16,8 @@ from __future__ import annotations
 import builtins
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -123,7 +124,7 @@ class KubeCluster:
         self.core = client.CoreV1Api(api)
         self.custom = client.CustomObjectsApi(api)
         self._resources: dict[str, dict[str, Resource]] = {}
-        self._preferred: dict[str, str] = {}
+        self._served: dict[tuple[str, str], str] = {}
 
     @classmethod
     def from_kubeconfig(
@@ -190,10 +191,15 @@ class KubeCluster:
         return known
 
     def served_version(self, group: str, kind: str) -> str | None:
-        if not group:
-            return "v1" if kind in self._discover("v1") else None
-        for api_version in self._group_versions(group):
-            if kind in self._resources.get(api_version, {}) or kind in self._discover(api_version):
+        """Answered from the cache when the kind was seen before; a miss asks the server again
+        (a CRD may have been installed since)."""
+        known = self._served.get((group, kind))
+        if known is not None:
+            return known
+        candidates = self._group_versions(group) if group else ["v1"]
+        for api_version in candidates:
+            if kind in self._discover(api_version):
+                self._served[(group, kind)] = api_version
                 return api_version
         return None
 
@@ -244,28 +250,44 @@ class KubeCluster:
         resource = self.resource(api_version, kind)
         selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
         what = f"list {kind}"
+        with self._served_or_forget(resource):
+            found = self._list(what, resource, namespace, selector)
+        items: builtins.list[dict[str, Any]] = found.get("items") or []
+        for item in items:  # list items come without apiVersion and kind
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return items
+
+    def _list(self, what: str, resource: Resource, namespace: str, selector: str) -> Any:
+        kind = resource.kind
         if not resource.group:
-            found = self._call(
+            return self._call(
                 what,
                 getattr(self.core, f"list_namespaced_{_snake(kind)}"),
                 namespace,
                 label_selector=selector,
             )
-        else:
-            found = self._call(
-                what,
-                self.custom.list_namespaced_custom_object,
-                resource.group,
-                resource.version,
-                namespace,
-                resource.plural,
-                label_selector=selector,
-            )
-        items: list[dict[str, Any]] = found.get("items") or []
-        for item in items:  # list items come without apiVersion and kind
-            item.setdefault("apiVersion", api_version)
-            item.setdefault("kind", kind)
-        return items
+        return self._call(
+            what,
+            self.custom.list_namespaced_custom_object,
+            resource.group,
+            resource.version,
+            namespace,
+            resource.plural,
+            label_selector=selector,
+        )
+
+    @contextmanager
+    def _served_or_forget(self, resource: Resource) -> Iterator[None]:
+        """A 404 on a collection means its API went away (CRD deleted): forget it, NotServed."""
+        try:
+            yield
+        except ApiException as error:
+            if error.status != 404:
+                raise
+            self._resources.pop(resource.api_version, None)
+            self._served.pop((resource.group, resource.kind), None)
+            raise NotServed(f"{resource.api_version} {resource.kind} is no longer served") from None
 
     def apply(self, body: dict[str, Any], *, field_manager: str = FIELD_MANAGER) -> dict[str, Any]:
         api_version, kind = str(body["apiVersion"]), str(body["kind"])
@@ -280,8 +302,20 @@ class KubeCluster:
             **self._dry(),
         }
         what = f"apply {kind}/{name}"
+        with self._served_or_forget(resource):
+            return self._apply(what, resource, name, namespace, body, options)
+
+    def _apply(
+        self,
+        what: str,
+        resource: Resource,
+        name: str,
+        namespace: str,
+        body: dict[str, Any],
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
         if not resource.group:
-            method = getattr(self.core, f"patch_namespaced_{_snake(kind)}")
+            method = getattr(self.core, f"patch_namespaced_{_snake(resource.kind)}")
             stored: dict[str, Any] = self._call(what, method, name, namespace, body, **options)
         else:
             stored = self._call(
