@@ -9,6 +9,7 @@ import click
 
 from cli.crd import crd
 from cli.dev import dev
+from cli.diff import diff
 from cli.plugins import plugins
 from cli.reconcile import reconcile
 from cli.render import render, stage
@@ -28,6 +29,7 @@ main.add_command(plugins)
 main.add_command(crd)
 main.add_command(dev)
 main.add_command(reconcile)
+main.add_command(diff)
 
 
 def run() -> None:

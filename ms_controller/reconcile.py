@@ -80,7 +80,7 @@ def resolve_base_config(kube: KubeCluster, model_service: ModelService) -> BaseC
     return parse_base_config(found)
 
 
-def _load(live: dict[str, Any]) -> ModelService:
+def read_model_service(live: dict[str, Any]) -> ModelService:
     """The ModelService, its status read leniently (a status we cannot read is no reason to stop
     reconciling: it is rewritten)."""
     model_service = load_model_service({k: v for k, v in live.items() if k != "status"})
@@ -124,7 +124,7 @@ def reconcile(
     failure: Failure | None = None
     report: ApplyReport | None = None
     try:
-        model_service = _load(live)
+        model_service = read_model_service(live)
         base_config = resolve_base_config(kube, model_service)
         rendered = renderer.render(
             model_service, base_config, replace(options or RenderOptions(), cluster=kube)
@@ -237,4 +237,11 @@ def _record_events(
         events.emit(regarding, Event(WARNING, str(item["reason"]), "Reconcile", item["message"]))
 
 
-__all__ = ["READY", "RECONCILED", "ReconcileResult", "reconcile", "resolve_base_config"]
+__all__ = [
+    "READY",
+    "RECONCILED",
+    "ReconcileResult",
+    "read_model_service",
+    "reconcile",
+    "resolve_base_config",
+]

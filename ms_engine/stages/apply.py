@@ -88,6 +88,8 @@ class ChildOutcome:
     transient: bool = False
     live: dict[str, Any] | None = field(default=None, repr=False)
     """The object as the server holds it after this pass (None when it does not exist)."""
+    before: dict[str, Any] | None = field(default=None, repr=False)
+    """The object as it was before this pass (None when it did not exist)."""
 
     @property
     def ref(self) -> str:
@@ -211,6 +213,8 @@ class _Pass:
         live = self.live.get(gk, {}).get(name)
         if live is None:  # not labelled as ours: is someone else's object in the way?
             live = self.cluster.get(api_version, kind, self.namespace, name)
+        if live is not None:
+            outcome.before = _without_bookkeeping(live)
         if live is not None and controller_uid(live) != self.uid:
             outcome.action, outcome.reason = Action.CONFLICT, ChildReason.CHILD_CONFLICT
             outcome.message = f"{kind}/{name} exists and is not owned by this ModelService"
@@ -295,6 +299,7 @@ class _Pass:
                 if (live.get("metadata") or {}).get("deletionTimestamp"):
                     continue
                 outcome = ChildOutcome(kind, name, Action.PRUNED, version)
+                outcome.before = _without_bookkeeping(live)
                 try:
                     self.cluster.delete(
                         version, kind, self.namespace, name, uid=live["metadata"]["uid"]

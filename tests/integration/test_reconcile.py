@@ -460,3 +460,36 @@ def test_msctl_reconcile_dry_run_writes_nothing_then_reconciles(
     assert "Deployment/sim-pd-decode unchanged" in again.output
     missing = CliRunner().invoke(main, ["reconcile", "nope", *args[2:]])
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_msctl_diff_shows_what_a_reconcile_would_change(
+    env: Env, control_plane: Any, tmp_path: Path
+):
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    env.create(sim(), preset("sim"))
+    where = ["-n", env.namespace, "--kubeconfig", str(control_plane.kubeconfig)]
+    before = CliRunner().invoke(main, ["diff", env.name, *where])
+    assert before.exit_code == 1, before.output
+    assert "+++ desired/Deployment/sim-pd-decode" in before.output
+    assert "--- /dev/null" in before.output
+    assert env.get("apps/v1", "Deployment", "sim-pd-decode") is None  # a dry run only
+
+    env.reconcile()
+    settled = CliRunner().invoke(main, ["diff", env.name, *where])
+    assert (settled.exit_code, settled.output) == (0, "")
+
+    changed = sim()
+    changed["spec"]["decode"]["replicas"] = 3
+    path = tmp_path / "ms.yaml"
+    path.write_text(yaml.safe_dump(changed))
+    from_file = CliRunner().invoke(main, ["diff", "-f", str(path), *where])
+    assert from_file.exit_code == 1, from_file.output
+    assert "--- live/Deployment/sim-pd-decode" in from_file.output
+    assert "-  replicas: 2\n" in from_file.output and "+  replicas: 3\n" in from_file.output
+    assert "sim-pd-prefill" not in from_file.output
+
+    missing = CliRunner().invoke(main, ["diff", "nope", *where])
+    assert missing.exit_code == 2 and "not found" in missing.output
