@@ -31,7 +31,6 @@ from ms_engine import PluginError, Reason, Renderer, RenderError, RenderOptions,
 from ms_engine.api import API_VERSION, GROUP, KIND, VERSION, ModelService, load_model_service
 from ms_engine.api.baseconfig import BaseConfig, parse_base_config
 from ms_engine.api.crd import PLURAL
-from ms_engine.api.modelservice import ModelServiceStatus
 from ms_engine.cluster import ClusterError, Unavailable
 from ms_engine.stages.apply import APPLY_REPORT, Action, ApplyReport, ChildReason
 
@@ -81,14 +80,8 @@ def resolve_base_config(kube: KubeCluster, model_service: ModelService) -> BaseC
 
 
 def read_model_service(live: dict[str, Any]) -> ModelService:
-    """The ModelService, its status read leniently (a status we cannot read is no reason to stop
-    reconciling: it is rewritten)."""
-    model_service = load_model_service({k: v for k, v in live.items() if k != "status"})
-    try:
-        status = ModelServiceStatus.model_validate(live.get("status") or {})
-    except ValueError:
-        status = ModelServiceStatus()
-    return model_service.model_copy(update={"status": status})
+    """The ModelService as the cluster holds it (its status is carried, never validated)."""
+    return load_model_service(live)
 
 
 def _regarding(live: dict[str, Any]) -> dict[str, Any]:

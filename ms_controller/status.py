@@ -214,12 +214,7 @@ def child_fields(report: ApplyReport, readiness: Sequence[RoleReadiness]) -> dic
             continue
         field = REF_FIELDS.get(child.component)
         if field is not None:
-            fields[field] = {
-                "apiVersion": child.api_version,
-                "kind": child.kind,
-                "name": child.name,
-                "namespace": (child.live.get("metadata") or {}).get("namespace"),
-            }
+            fields[field] = child.name  # refs are names, as the original controller wrote them
         elif child.kind == "ConfigMap":
             config_maps.append(child.name)
     if config_maps:

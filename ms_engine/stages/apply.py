@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -316,6 +317,15 @@ class _Pass:
         return remaining
 
 
+def recorded_group_kinds(status: Any) -> list[str]:
+    """`status.appliedGroupKinds` of the ModelService as read from the cluster (raw or model)."""
+    if isinstance(status, Mapping):
+        value = status.get("appliedGroupKinds")
+    else:
+        value = getattr(status, "applied_group_kinds", None)
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
 def run(context: RenderContext) -> None:
     cluster = context.options.cluster
     if cluster is None:
@@ -329,8 +339,7 @@ def run(context: RenderContext) -> None:
         gk = group_kind(str(desired.body["apiVersion"]), str(desired.body["kind"]))
         if gk not in rendered:
             rendered.append(gk)
-    status = context.model_service.status
-    recorded = list(status.applied_group_kinds) if status else []
+    recorded = recorded_group_kinds(context.model_service.status)
     kinds = rendered + sorted(set(recorded) - set(rendered))
 
     work = _Pass(context, cluster, uid)

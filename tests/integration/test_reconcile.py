@@ -184,7 +184,7 @@ def test_the_pd_sample_is_created_owned_and_a_second_reconcile_writes_nothing(
         assert live["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "modelservice"
     status = env.model_service()["status"]
     assert status["observedGeneration"] == created["metadata"]["generation"]
-    assert status["decodeDeploymentRef"]["name"] == "sim-pd-decode"
+    assert status["decodeDeploymentRef"] == "sim-pd-decode"
     assert "Deployment.apps" in status["appliedGroupKinds"]
 
     # Let the Deployment controller and the pods settle, so only our own writes could move the

@@ -232,7 +232,8 @@ def test_only_the_client_module_talks_to_the_api_server():
     for path in sorted((ROOT / "ms_engine").rglob("*.py")) + sorted(
         (ROOT / "ms_controller").rglob("*.py")
     ):
-        if "devcluster" in path.parts or path.name == "kube.py":
+        # kube.py is the reconcile's client; leader.py holds the Lease (its own small client).
+        if "devcluster" in path.parts or path.name in ("kube.py", "leader.py"):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             names = (
