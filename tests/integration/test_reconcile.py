@@ -493,3 +493,23 @@ def test_msctl_diff_shows_what_a_reconcile_would_change(
 
     missing = CliRunner().invoke(main, ["diff", "nope", *where])
     assert missing.exit_code == 2 and "not found" in missing.output
+
+
+def test_the_pd_nixl_sample_reconciles_and_drift_on_our_fields_is_corrected(
+    env: Env, kube_api: client.ApiClient
+):
+    env.create(sample("pd-nixl"), preset("pd-nixl"))
+    first = env.reconcile()
+    assert first.condition("Reconciled")["status"] == "True", first.condition("Reconciled")
+    assert {"Deployment/llama-8b-pd-decode", "Deployment/llama-8b-pd-prefill"} <= set(
+        actions(first)
+    )
+    (config_map,) = [c for c in first.report.children if c.kind == "ConfigMap"]
+    original = env.get("v1", "ConfigMap", config_map.name)["data"]
+    client.CoreV1Api(kube_api).patch_namespaced_config_map(  # someone edits a field we own
+        config_map.name, env.namespace, {"data": {next(iter(original)): "edited"}}
+    )
+    second = env.reconcile()
+    assert actions(second)[f"ConfigMap/{config_map.name}"] == "configured"
+    assert env.get("v1", "ConfigMap", config_map.name)["data"] == original
+    assert set(actions(second).values()) == {"unchanged", "configured"}
