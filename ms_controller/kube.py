@@ -374,28 +374,34 @@ class KubeCluster:
         namespace: str,
         name: str,
         status: dict[str, Any],
-    ) -> dict[str, Any]:
-        """Server-side apply of a custom resource's status subresource (our fields only)."""
+    ) -> dict[str, Any] | None:
+        """Server-side apply of a custom resource's status subresource (our fields only);
+        None when the object is gone."""
         body = {
             "apiVersion": f"{group}/{version}",
             "kind": "ModelService",
             "metadata": {"name": name, "namespace": namespace},
             "status": status,
         }
-        stored: dict[str, Any] = self._call(
-            f"status of {name}",
-            self.custom.patch_namespaced_custom_object_status,
-            group,
-            version,
-            namespace,
-            plural,
-            name,
-            body,
-            field_manager=FIELD_MANAGER,
-            force=True,
-            _content_type=APPLY_PATCH,
-            **self._dry(),
-        )
+        try:
+            stored: dict[str, Any] | None = self._call(
+                f"status of {name}",
+                self.custom.patch_namespaced_custom_object_status,
+                group,
+                version,
+                namespace,
+                plural,
+                name,
+                body,
+                field_manager=FIELD_MANAGER,
+                force=True,
+                _content_type=APPLY_PATCH,
+                **self._dry(),
+            )
+        except ApiException as error:
+            if error.status == 404:  # the ModelService went away meanwhile
+                return None
+            raise
         return stored
 
     def create_event(self, namespace: str, body: dict[str, Any]) -> dict[str, Any] | None:

@@ -147,6 +147,10 @@ def reconcile(
                 continue
             readiness.append(deployment_readiness(role, child.live))
     reconciled = reconciled_condition(report, failure, generation)
+    if reconciled["status"] == "True" and result.warnings:  # visible, and stable across passes
+        shown = "; ".join(result.warnings[:3])
+        more = f" (+{len(result.warnings) - 3} more)" if len(result.warnings) > 3 else ""
+        reconciled["message"] += f"; warnings: {shown}{more}"
     if reconciled["status"] == "True":
         for role_state, deployment in _deployments(report, readiness):
             if not role_state.ok:
@@ -168,8 +172,8 @@ def reconcile(
     new_status["observedGeneration"] = generation
     new_status["conditions"] = conditions
     if new_status != old_status:
-        kube.apply_status(GROUP, VERSION, PLURAL, namespace, name, new_status)
-        result.status_written = True
+        written = kube.apply_status(GROUP, VERSION, PLURAL, namespace, name, new_status)
+        result.status_written = written is not None
 
     _record_events(events, live, report, old_status, conditions)
     return result

@@ -1,0 +1,47 @@
+"""Events: one per distinct happening; the same one again is a series, not a second Event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ms_controller.events import Event, EventRecorder
+
+REGARDING = {"apiVersion": "llm-d.ai/v1alpha1", "kind": "ModelService", "name": "m",
+             "namespace": "ns", "uid": "u"}  # fmt: skip
+
+
+class Sink:
+    """Stores Events like the API server would: a second create of a name is refused."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, dict[str, Any]] = {}
+
+    def create_event(self, namespace: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        name = body["metadata"]["name"]
+        if name in self.events:
+            return None
+        self.events[name] = body
+        return body
+
+    def read_event(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.events.get(name)
+
+    def patch_event(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        self.events[name].update(patch)
+
+
+def test_a_repeated_event_becomes_a_series_and_distinct_ones_stay_apart():
+    sink = Sink()
+    recorder = EventRecorder(sink, instance="test")
+    failed = Event(
+        "Warning", "ApplyFailed", "Apply", "Service/x refused", {"kind": "Service", "name": "x"}
+    )
+    recorder.emit(REGARDING, failed)
+    recorder.emit(REGARDING, failed)
+    recorder.emit(REGARDING, failed)
+    recorder.emit(REGARDING, Event("Normal", "Created", "Apply", "Service/y created"))
+    assert len(sink.events) == 2
+    (series,) = [e for e in sink.events.values() if e["reason"] == "ApplyFailed"]
+    assert series["series"]["count"] == 3
+    assert series["regarding"] == REGARDING and series["related"]["name"] == "x"
+    assert series["reportingController"] == "llm-d.ai/modelservice-controller"
