@@ -34,14 +34,16 @@ def cluster_options(function: Any) -> Any:
 
 def connect(kubeconfig: str | None, kube_context: str | None, *, dry_run: bool = False) -> Any:
     """A KubeCluster and the namespace the kubeconfig's context names."""
+    import yaml
     from kubernetes import config
 
     from ms_controller.kube import KubeCluster
 
     try:
         kube = KubeCluster.from_kubeconfig(kubeconfig, context=kube_context, dry_run=dry_run)
-    except (config.ConfigException, OSError) as error:
-        raise CliError(f"cannot load the kubeconfig: {error}") from None
+    except (config.ConfigException, OSError, yaml.YAMLError) as error:
+        detail = " ".join(str(error).split())  # yaml's messages span lines
+        raise CliError(f"cannot load the kubeconfig: {detail}") from None
     namespace = "default"
     try:
         _, active = config.list_kube_config_contexts(config_file=kubeconfig)
@@ -50,7 +52,7 @@ def connect(kubeconfig: str | None, kube_context: str | None, *, dry_run: bool =
             contexts, _ = config.list_kube_config_contexts(config_file=kubeconfig)
             chosen = next((c for c in contexts if c["name"] == kube_context), active)
         namespace = (chosen.get("context") or {}).get("namespace") or "default"
-    except (config.ConfigException, OSError):
+    except (config.ConfigException, OSError, yaml.YAMLError):
         pass
     return kube, namespace
 
