@@ -513,3 +513,26 @@ def test_the_pd_nixl_sample_reconciles_and_drift_on_our_fields_is_corrected(
     assert actions(second)[f"ConfigMap/{config_map.name}"] == "configured"
     assert env.get("v1", "ConfigMap", config_map.name)["data"] == original
     assert set(actions(second).values()) == {"unchanged", "configured"}
+
+
+def test_changing_the_pools_api_version_prunes_the_old_pool(env: Env):
+    from support import variants
+
+    _, legacy, _ = variants()["pd-legacy-pool"]
+    env.create(sample("pd-nixl"), preset("pd-nixl"))
+    first = env.reconcile()
+    assert actions(first)["InferencePool/llama-8b-pd-inference-pool"] == "created"
+    env.put_base_config(legacy)
+    second = env.reconcile()
+    pools = [c for c in second.report.children if c.kind == "InferencePool"]
+    assert {(c.api_version, c.action.value) for c in pools} == {
+        ("inference.networking.x-k8s.io/v1alpha2", "created"),
+        ("inference.networking.k8s.io/v1", "pruned"),
+    }
+    assert (
+        env.get("inference.networking.k8s.io/v1", "InferencePool", "llama-8b-pd-inference-pool")
+        is None
+    )
+    status = env.model_service()["status"]
+    assert "InferencePool.inference.networking.x-k8s.io" in status["appliedGroupKinds"]
+    assert "InferencePool.inference.networking.k8s.io" not in status["appliedGroupKinds"]
