@@ -167,6 +167,16 @@ def write_counts(kube_api: client.ApiClient) -> dict[tuple[str, str, str], float
     return counts
 
 
+def wait_until_quiet(kube_api: client.ApiClient) -> None:
+    """Earlier tests' namespaces finish terminating (their deletions would move the counters)."""
+
+    def quiet() -> bool:
+        namespaces = client.CoreV1Api(kube_api).list_namespace().items
+        return not any(n.status.phase == "Terminating" for n in namespaces)
+
+    wait_for(quiet, "terminating namespaces to go", 120)
+
+
 def test_the_pd_sample_is_created_owned_and_a_second_reconcile_writes_nothing(
     env: Env, kube_api: client.ApiClient
 ):
@@ -190,6 +200,7 @@ def test_the_pd_sample_is_created_owned_and_a_second_reconcile_writes_nothing(
     # Let the Deployment controller and the pods settle, so only our own writes could move the
     # counters; then a reconcile of the unchanged ModelService must send none.
     wait_for(lambda: env.reconcile().condition("Ready")["status"] == "True", "Ready", 90)
+    wait_until_quiet(kube_api)
     before = write_counts(kube_api)
     second = env.reconcile()
     after = write_counts(kube_api)
@@ -382,6 +393,7 @@ def test_a_broken_baseconfig_is_reported_once_and_not_retried(env: Env, kube_api
     assert "NoSuchVariable" in reconciled["message"] and "decodeService" in reconciled["message"]
     assert first.terminal and not first.retry
     assert env.model_service()["status"]["conditions"][0]["reason"] == "TemplateError"
+    wait_until_quiet(kube_api)
     before = write_counts(kube_api)
     second = env.reconcile()
     assert second.terminal and not second.status_written
