@@ -195,6 +195,10 @@ def stage(app: App, name: str, output: str, **options: Any) -> None:
     stages = app.renderer.pipeline.stage_names
     if canonical_stage_name(name) not in stages:
         raise click.BadParameter(f"{name!r}; stages: {', '.join(stages)}", param_hint="STAGE")
+    if canonical_stage_name(name) == "apply":  # offline it would apply nothing
+        raise CliError(
+            "stage apply needs a cluster: msctl reconcile NAME, or msctl diff to preview"
+        )
     result = run_pipeline(app, until=name, **options)
     pending: list[dict[str, Any]] = []
     for key in KNOWN_KEYS:

@@ -25,3 +25,14 @@ def test_an_unreadable_kubeconfig_is_one_error_line(tmp_path):
     assert result.exit_code == 1
     assert result.output.startswith("error: cannot load the kubeconfig")
     assert result.output.count("\n") == 1
+
+
+def test_stage_apply_says_it_needs_a_cluster():
+    from support import ROOT
+
+    result = CliRunner().invoke(
+        main,
+        ["stage", "apply", "-f", str(ROOT / "samples/sim/modelservice.yaml"),
+         "-b", str(ROOT / "deploy/presets/sim.yaml")],
+    )  # fmt: skip
+    assert result.exit_code == 1 and "needs a cluster" in result.output
