@@ -23,6 +23,7 @@ from ms_controller.status import (
     RoleReadiness,
     child_fields,
     deployment_readiness,
+    own_part,
     ready_condition,
     reconciled_condition,
     with_transition_times,
@@ -168,10 +169,10 @@ def reconcile(
     if report is not None:
         new_status: dict[str, Any] = child_fields(report, readiness)
     else:  # nothing was applied: keep what we knew about the children
-        new_status = {k: v for k, v in old_status.items() if k not in ("conditions",)}
+        new_status = {k: v for k, v in own_part(old_status).items() if k != "conditions"}
     new_status["observedGeneration"] = generation
     new_status["conditions"] = conditions
-    if new_status != old_status:
+    if new_status != own_part(old_status):
         written = kube.apply_status(GROUP, VERSION, PLURAL, namespace, name, new_status)
         result.status_written = written is not None
 

@@ -67,6 +67,31 @@ ROLES: Mapping[str, str] = {
 }
 
 
+OWN_FIELDS = frozenset(
+    {
+        "observedGeneration",
+        "conditions",
+        "configMapNames",
+        "appliedGroupKinds",
+        *REF_FIELDS.values(),
+        *(f"{role}{suffix}" for role in ROLES.values() for suffix in ("Ready", "Available")),
+    }
+)
+"""The status fields this controller writes; others (say, the original controller's) are left
+alone and not compared."""
+OWN_CONDITIONS = (RECONCILED, READY)
+
+
+def own_part(status: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a status this controller owns: its fields and its condition types."""
+    part = {k: v for k, v in status.items() if k in OWN_FIELDS}
+    if "conditions" in part:
+        part["conditions"] = [
+            c for c in part["conditions"] or [] if c.get("type") in OWN_CONDITIONS
+        ]
+    return part
+
+
 @dataclass(frozen=True)
 class Failure:
     """Why the reconcile could not render or apply: the Reconciled condition's reason."""

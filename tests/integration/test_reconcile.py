@@ -548,3 +548,29 @@ def test_changing_the_pools_api_version_prunes_the_old_pool(env: Env):
     status = env.model_service()["status"]
     assert "InferencePool.inference.networking.x-k8s.io" in status["appliedGroupKinds"]
     assert "InferencePool.inference.networking.k8s.io" not in status["appliedGroupKinds"]
+
+
+def test_a_status_with_someone_elses_fields_does_not_make_every_reconcile_write(
+    env: Env, kube_api: client.ApiClient
+):
+    env.create(sim(), preset("sim"))
+    client.CustomObjectsApi(kube_api).patch_namespaced_custom_object_status(
+        "llm-d.ai",
+        "v1alpha1",
+        env.namespace,
+        "modelservices",
+        env.name,
+        {
+            "status": {
+                "conditions": [
+                    {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                     "message": "as the original mirrored it", "lastTransitionTime": "2025-01-01T00:00:00Z"}
+                ]
+            }
+        },
+        _content_type="application/merge-patch+json",
+    )  # fmt: skip
+    env.reconcile()
+    wait_for(lambda: not env.reconcile().status_written, "a reconcile that writes no status", 60)
+    types = {c["type"] for c in env.model_service()["status"]["conditions"]}
+    assert types == {"Available", "Reconciled", "Ready"}

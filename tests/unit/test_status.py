@@ -96,3 +96,22 @@ def test_a_deployment_is_ready_when_its_generation_is_observed_and_replicas_avai
     live["spec"]["replicas"] = 0
     live["status"] = {"observedGeneration": 2}
     assert deployment_readiness("decode", live).ok
+
+
+def test_only_our_fields_and_conditions_are_compared():
+    from ms_controller.status import own_part
+
+    status = {
+        "observedGeneration": 2,
+        "decodeDeploymentRef": "m-decode",
+        "legacyField": "x",
+        "conditions": [
+            {"type": "Available", "status": "True"},
+            {"type": "Ready", "status": "True"},
+        ],
+    }
+    assert own_part(status) == {
+        "observedGeneration": 2,
+        "decodeDeploymentRef": "m-decode",
+        "conditions": [{"type": "Ready", "status": "True"}],
+    }
