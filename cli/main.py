@@ -13,6 +13,7 @@ from cli.diff import diff
 from cli.plugins import plugins
 from cli.reconcile import reconcile
 from cli.render import render, stage
+from cli.run import run as run_command
 from ms_engine import ModelServiceError
 
 DEBUG_ENV = "MSCTL_DEBUG"
@@ -30,6 +31,7 @@ main.add_command(crd)
 main.add_command(dev)
 main.add_command(reconcile)
 main.add_command(diff)
+main.add_command(run_command)
 
 
 def run() -> None:

@@ -104,8 +104,13 @@ def reconcile(
     renderer: Renderer,
     options: RenderOptions | None = None,
     events: EventRecorder | None = None,
+    strict: bool = False,
 ) -> ReconcileResult:
-    """Make the cluster match ModelService `namespace/name`, then write its status if changed."""
+    """Make the cluster match ModelService `namespace/name`, then write its status if changed.
+
+    `strict`: wiring warnings fail the reconcile before anything is applied (`WiringProblem`,
+    terminal), as `msctl render --strict` fails.
+    """
     result = ReconcileResult(namespace, name)
     live = kube.get(API_VERSION, KIND, namespace, name)
     if live is None or (live.get("metadata") or {}).get("deletionTimestamp"):
@@ -121,10 +126,18 @@ def reconcile(
         model_service = read_model_service(live)
         base_config = resolve_base_config(kube, model_service)
         rendered = renderer.render(
-            model_service, base_config, replace(options or RenderOptions(), cluster=kube)
+            model_service,
+            base_config,
+            replace(options or RenderOptions(), cluster=kube),
+            until="validate",
         )
-        report = rendered.context.stash[APPLY_REPORT]
         result.warnings = [str(w) for w in rendered.warnings]
+        if strict and rendered.warnings:
+            raise fail(
+                "; ".join(result.warnings) + " (strict: nothing applied)", reason=Reason.WIRING
+            )
+        renderer.pipeline.run(rendered.context, start="apply")
+        report = rendered.context.stash[APPLY_REPORT]
     except RenderError as error:
         failure, result.terminal = Failure(str(error.reason), str(error)), True
     except PluginError as error:

@@ -82,6 +82,7 @@ class Reflector:
         watch_seconds: int = 300,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
+        keep_managed_fields: bool = False,
     ) -> None:
         self._api = api
         self.resource = resource
@@ -90,6 +91,8 @@ class Reflector:
         self._watch_seconds = watch_seconds
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
+        self._trim = (lambda obj: obj) if keep_managed_fields else trim
+        """Children keep managedFields: the apply stage reads who owns which field."""
         self._lock = threading.Lock()
         self._store: dict[str, dict[str, Any]] = {}
         self._resource_version = ""
@@ -109,7 +112,7 @@ class Reflector:
         with self._lock:
             return list(self._store.values())
 
-    def keys(self) -> list[str]:
+    def object_keys(self) -> list[str]:
         with self._lock:
             return list(self._store)
 
@@ -182,8 +185,12 @@ class Reflector:
             if token:
                 query.append(("continue", token))
             page = json.loads(self._request(query, 60).response.data)
+            kind = str(page.get("kind", "")).removesuffix("List")
             for item in page.get("items") or []:
-                found[object_key(item)] = trim(item)
+                # List items come without apiVersion and kind; cached objects carry both.
+                item.setdefault("apiVersion", self.resource.api_version)
+                item.setdefault("kind", kind)
+                found[object_key(item)] = self._trim(item)
             token = (page.get("metadata") or {}).get("continue") or ""
             if not token:
                 self._resource_version = (page.get("metadata") or {}).get("resourceVersion", "")
@@ -226,7 +233,7 @@ class Reflector:
                 if kind == "BOOKMARK":
                     self._resource_version = version or self._resource_version
                     continue
-                obj = trim(obj)
+                obj = self._trim(obj)
                 key = object_key(obj)
                 with self._lock:
                     if kind == DELETED:

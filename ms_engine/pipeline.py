@@ -127,18 +127,25 @@ class Pipeline:
             context.problems.extend(base_config.warnings)
         return context
 
-    def run(self, context: RenderContext, *, until: str | None = None) -> RenderContext:
+    def run(
+        self, context: RenderContext, *, until: str | None = None, start: str | None = None
+    ) -> RenderContext:
         """Run every stage in order from the first (`template`), or stop after the stage named
-        `until`. A fresh context always needs the whole prefix: there is no starting midway.
+        `until`. A fresh context always needs the whole prefix; `start` continues a context that
+        an earlier `run(until=...)` brought to the stage before it (the controller renders
+        until `validate`, looks at the warnings, then runs `apply`).
 
         A plugin's stage that raises anything but a `ModelServiceError` is reported as a
         `PluginError` naming the stage and the plugin that contributed it (the engine's own stages
         raise as they are: their bugs are internal errors).
         """
         last = canonical_stage_name(until) if until else None
-        if last is not None and last not in self.stage_names:
-            raise KeyError(until)
-        for stage in self.stages:
+        first = canonical_stage_name(start) if start else None
+        for wanted, given in ((last, until), (first, start)):
+            if wanted is not None and wanted not in self.stage_names:
+                raise KeyError(given)
+        stages = self.stages[self.stage_names.index(first) :] if first else self.stages
+        for stage in stages:
             try:
                 stage.run(context)
             except Exception as error:

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
@@ -35,6 +36,7 @@ from ms_engine.devcluster import (
     find_binaries,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 SKIP_ENV = "MS_SKIP_INTEGRATION"
 MODE_ENV = "MS_CONTROLPLANE"
 
@@ -129,3 +131,39 @@ def namespace(kube_api: client.ApiClient, request: pytest.FixtureRequest) -> Ite
         except ApiException as exc:
             if exc.status != 404:
                 raise
+
+
+CRD_FILES = [
+    ROOT / "deploy/crds/llm-d.ai_modelservices.yaml",
+    *sorted((ROOT / "deploy/crds/third-party").glob("*.yaml")),
+]
+"""The ModelService CRD and every third-party CRD the rendered objects use."""
+CRD_MANAGER = "modelservice-tests"
+
+
+def install_crd(extensions: client.ApiextensionsV1Api, path: Path) -> str:
+    """Server-side apply one CRD file and wait until it is Established."""
+    crd = yaml.safe_load(path.read_text())
+    name = crd["metadata"]["name"]
+    extensions.patch_custom_resource_definition(
+        name, crd, field_manager=CRD_MANAGER, _content_type="application/apply-patch+yaml"
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            conditions = extensions.read_custom_resource_definition(name).status.conditions or []
+        except ApiException:
+            conditions = []
+        if any(c.type == "Established" and c.status == "True" for c in conditions):
+            return name
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for CRD {name} to be Established")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def crds(kube_api: client.ApiClient) -> None:
+    """Every CRD of CRD_FILES installed (again per module: a test may remove one)."""
+    extensions = client.ApiextensionsV1Api(kube_api)
+    for path in CRD_FILES:
+        install_crd(extensions, path)

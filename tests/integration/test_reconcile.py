@@ -26,14 +26,11 @@ from ms_engine import Renderer
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
+from conftest import install_crd  # noqa: E402
 from support import fresh_renderer, preset, sample  # noqa: E402
 
 pytestmark = pytest.mark.integration
 TEST_MANAGER = "modelservice-tests"
-CRD_FILES = [
-    ROOT / "deploy/crds/llm-d.ai_modelservices.yaml",
-    *sorted((ROOT / "deploy/crds/third-party").glob("*.yaml")),
-]
 POOL_CRD = "inferencepools.inference.networking.k8s.io"
 WRITE_VERBS = {"POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION", "CREATE", "UPDATE"}
 OUR_RESOURCES = {
@@ -59,31 +56,6 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.2)
-
-
-def install_crd(extensions: client.ApiextensionsV1Api, path: Path) -> str:
-    crd = yaml.safe_load(path.read_text())
-    name = crd["metadata"]["name"]
-    extensions.patch_custom_resource_definition(
-        name, crd, field_manager=TEST_MANAGER, _content_type="application/apply-patch+yaml"
-    )
-
-    def established() -> bool:
-        try:
-            conditions = extensions.read_custom_resource_definition(name).status.conditions or []
-        except ApiException:
-            return False
-        return any(c.type == "Established" and c.status == "True" for c in conditions)
-
-    wait_for(established, f"CRD {name}")
-    return name
-
-
-@pytest.fixture(scope="module")
-def crds(kube_api: client.ApiClient) -> None:
-    extensions = client.ApiextensionsV1Api(kube_api)
-    for path in CRD_FILES:
-        install_crd(extensions, path)
 
 
 @pytest.fixture(scope="module")
@@ -574,3 +546,20 @@ def test_a_status_with_someone_elses_fields_does_not_make_every_reconcile_write(
     wait_for(lambda: not env.reconcile().status_written, "a reconcile that writes no status", 60)
     types = {c["type"] for c in env.model_service()["status"]["conditions"]}
     assert types == {"Available", "Reconciled", "Ready"}
+
+
+def test_strict_turns_wiring_warnings_into_a_failed_reconcile_that_applies_nothing(env: Env):
+    broken = preset("sim")
+    broken["data"]["inferencePool"] = broken["data"]["inferencePool"].replace(
+        '{{ getPort("http") }}', "7000"
+    )  # the pool's target port is on no pod: a wiring warning
+    assert broken != preset("sim")
+    env.create(sim(), broken)
+    strict = reconcile(env.kube, env.namespace, env.name, renderer=env.renderer, strict=True)
+    reconciled = strict.condition("Reconciled")
+    assert reconciled["status"] == "False" and reconciled["reason"] == "WiringProblem"
+    assert "7000" in reconciled["message"] and strict.terminal
+    assert env.get("apps/v1", "Deployment", "sim-pd-decode") is None  # nothing applied
+    relaxed = env.reconcile()
+    assert relaxed.condition("Reconciled")["status"] == "True"
+    assert any("7000" in warning for warning in relaxed.warnings)

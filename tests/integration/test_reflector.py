@@ -55,7 +55,7 @@ def test_lists_in_pages_then_watches_every_change(kube_api, namespace):
     running = Running(reflector)
     try:
         assert reflector.synced.wait(10)
-        assert sorted(reflector.keys()) == [f"{namespace}/before-{i}" for i in range(5)]
+        assert sorted(reflector.object_keys()) == [f"{namespace}/before-{i}" for i in range(5)]
         core.create_namespaced_config_map(namespace, config_map("after"))
         core.patch_namespaced_config_map("before-0", namespace, {"data": {"k": "changed"}})
         core.delete_namespaced_config_map("before-1", namespace)
@@ -113,7 +113,7 @@ def test_listing_again_reports_what_changed_while_not_watching(kube_api, namespa
     reflector._list()
     assert time.monotonic() - started < 5  # no request waits on a watch connection stop() closed
     assert sorted(events) == [(ADDED, "new"), (DELETED, "goes")]
-    assert sorted(k.split("/")[1] for k in reflector.keys()) == ["new", "stays"]  # noqa: SIM118
+    assert sorted(k.split("/")[1] for k in reflector.object_keys()) == ["new", "stays"]
 
 
 def test_a_server_that_refuses_is_retried_not_fatal(kube_api, namespace):
