@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test unit lint crd controlplane bench clean
+.PHONY: setup run test unit lint crd manifests controlplane bench clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,10 @@ lint: setup
 
 crd: setup
 	$(BIN)/msctl crd > deploy/crds/llm-d.ai_modelservices.yaml
+
+# The controller's ClusterRole, generated from ms_controller/rbac.py (a test checks it is current).
+manifests: crd
+	$(BIN)/python -m ms_controller.rbac > deploy/controller/clusterrole.yaml
 
 bench: setup
 	$(BIN)/python bench/render.py

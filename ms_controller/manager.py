@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -325,8 +325,22 @@ class Manager:
             self._enqueue_all()
 
     def _unfinished_work_loop(self) -> None:
+        """Once a second: the in-flight work gauges and ModelServices by Ready status."""
         while not self._stop.wait(1.0):
             self.metrics.update_unfinished(self.queue.processing())
+            counts = {"True": 0, "False": 0, "Unknown": 0}
+            for reflector in self.caches.all():
+                if reflector.resource.plural != PLURAL:
+                    continue
+                for obj in reflector.items():
+                    conditions = (obj.get("status") or {}).get("conditions") or []
+                    ready: dict[str, Any] = next(
+                        (c for c in conditions if c.get("type") == "Ready"), {}
+                    )
+                    status = ready.get("status")
+                    counts[status if status in counts else "Unknown"] += 1
+            for status, count in counts.items():
+                self.metrics.model_services.labels(status).set(count)
 
     # -- workers --------------------------------------------------------------------------------
 
@@ -357,6 +371,7 @@ class Manager:
                 renderer=self.renderer,
                 options=self.options.render,
                 strict=self.options.strict,
+                around=self._timed_stage,
             )
         except Exception as error:  # a bug in us or a plugin: logged, retried with backoff
             seconds = time.monotonic() - started
@@ -375,9 +390,19 @@ class Manager:
         finally:
             active.dec()
         seconds = time.monotonic() - started
+        if result.report is not None:
+            for child in result.report.children:
+                self.metrics.child_applies.labels(child.kind, child.action.value).inc()
         outcome = self._schedule(key, result)
         self.metrics.reconciled(seconds, outcome, terminal=result.terminal)
         self._log(key, result, seconds, outcome)
+
+    def _timed_stage(self, name: str, step: Callable[[], None]) -> None:
+        started = time.perf_counter()
+        try:
+            step()
+        finally:
+            self.metrics.render_seconds.labels(name).observe(time.perf_counter() - started)
 
     def _schedule(self, key: str, result: ReconcileResult) -> str:
         if result.retry:

@@ -33,6 +33,7 @@ from ms_engine.api import API_VERSION, GROUP, KIND, VERSION, ModelService, load_
 from ms_engine.api.baseconfig import BaseConfig, parse_base_config
 from ms_engine.api.crd import PLURAL
 from ms_engine.cluster import ClusterError, Unavailable
+from ms_engine.pipeline import StageWrapper
 from ms_engine.stages.apply import APPLY_REPORT, Action, ApplyReport, ChildReason
 
 REQUEUE_NOT_READY = 30.0
@@ -105,6 +106,7 @@ def reconcile(
     options: RenderOptions | None = None,
     events: EventRecorder | None = None,
     strict: bool = False,
+    around: StageWrapper | None = None,
 ) -> ReconcileResult:
     """Make the cluster match ModelService `namespace/name`, then write its status if changed.
 
@@ -130,13 +132,14 @@ def reconcile(
             base_config,
             replace(options or RenderOptions(), cluster=kube),
             until="validate",
+            around=around,
         )
         result.warnings = [str(w) for w in rendered.warnings]
         if strict and rendered.warnings:
             raise fail(
                 "; ".join(result.warnings) + " (strict: nothing applied)", reason=Reason.WIRING
             )
-        renderer.pipeline.run(rendered.context, start="apply")
+        renderer.pipeline.run(rendered.context, start="apply", around=around)
         report = rendered.context.stash[APPLY_REPORT]
     except RenderError as error:
         failure, result.terminal = Failure(str(error.reason), str(error)), True

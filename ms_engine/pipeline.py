@@ -7,6 +7,7 @@ says it overrides the others), and hooks are asked plugin by plugin in name orde
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,6 +24,9 @@ from ms_engine.plugins import CORE_PLUGINS, PluginHooks
 from ms_engine.problems import ModelServiceError, PluginError, Reason, fail
 from ms_engine.stage import Stage
 from ms_engine.templating import TemplateEngine
+
+StageWrapper = Callable[[str, Callable[[], None]], None]
+"""Runs one stage: called with the stage's name and a function that runs it."""
 
 CORE_STAGES: tuple[str, ...] = (
     "template",
@@ -128,8 +132,15 @@ class Pipeline:
         return context
 
     def run(
-        self, context: RenderContext, *, until: str | None = None, start: str | None = None
+        self,
+        context: RenderContext,
+        *,
+        until: str | None = None,
+        start: str | None = None,
+        around: StageWrapper | None = None,
     ) -> RenderContext:
+        # `around(name, step)` must call `step()` once: the controller times stages with it
+        # (the pipeline itself reads no clock).
         """Run every stage in order from the first (`template`), or stop after the stage named
         `until`. A fresh context always needs the whole prefix; `start` continues a context that
         an earlier `run(until=...)` brought to the stage before it (the controller renders
@@ -147,7 +158,10 @@ class Pipeline:
         stages = self.stages[self.stage_names.index(first) :] if first else self.stages
         for stage in stages:
             try:
-                stage.run(context)
+                if around is None:
+                    stage.run(context)
+                else:
+                    around(stage.name, functools.partial(stage.run, context))
             except Exception as error:
                 if isinstance(error, ModelServiceError) or stage.provider in CORE_PLUGINS:
                     raise  # the engine's own stage: a bug, reported as an internal error

@@ -12,7 +12,7 @@ from ms_engine.api.modelservice import ModelService
 from ms_engine.api.validation import load_model_service
 from ms_engine.context import RenderContext, RenderOptions
 from ms_engine.objects import DesiredObject
-from ms_engine.pipeline import Pipeline
+from ms_engine.pipeline import Pipeline, StageWrapper
 from ms_engine.plugins import make_plugin_manager
 from ms_engine.problems import Problem
 
@@ -46,6 +46,7 @@ class Renderer:
         options: RenderOptions | None = None,
         *,
         until: str | None = None,
+        around: StageWrapper | None = None,
     ) -> RenderResult:
         """Render one ModelService. Raises RenderError for bad input; warnings come back."""
         if not isinstance(model_service, ModelService):
@@ -53,7 +54,7 @@ class Renderer:
         if base_config is not None and not isinstance(base_config, BaseConfig):
             base_config = parse_base_config(base_config)
         context = self.pipeline.new_context(model_service, base_config, options)
-        self.pipeline.run(context, until=until)
+        self.pipeline.run(context, until=until, around=around)
         return RenderResult(
             objects=context.objects.in_apply_order(),
             warnings=list(context.problems),

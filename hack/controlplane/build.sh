@@ -64,12 +64,46 @@ write_kwok_stages() {
     mv "$out.tmp" "$out"
 }
 
+# kubectl has its own wrapper module and its own cache key, so it came to the plane without
+# rebuilding the rest. `--print-kubectl` prints its path.
+kubectl_key=$(
+    {
+        echo "$recipe"
+        go version
+        go env GOOS GOARCH
+        cd "$here" && find kubectl -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) \
+            | LC_ALL=C sort | xargs sha256sum
+    } | sha256sum | cut -c1-16
+)
+kubectl=$cache_root/kubectl-$kubectl_key/kubectl
+
+if [[ $mode == --print-kubectl ]]; then
+    [[ -x $kubectl ]] || die "kubectl not built for key $kubectl_key: run 'make controlplane'"
+    echo "$kubectl"
+    exit 0
+fi
+
+ensure_kubectl() {
+    [[ -x $kubectl ]] && return 0
+    log "building kubectl"
+    local version flags="-s -w"
+    version=$(cd "$here/kubectl" && go list -mod=readonly -m -f '{{.Version}}' k8s.io/kubectl)
+    version=v1.${version#v0.}
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        flags+=" -X $pkg.gitVersion=$version -X $pkg.gitTreeState=clean"
+    done
+    mkdir -p "$(dirname "$kubectl")"
+    (cd "$here/kubectl" && go build "${goflags[@]}" -ldflags "$flags" -o "$kubectl.tmp" .)
+    mv "$kubectl.tmp" "$kubectl"
+    log "kubectl $version built"
+}
+
 if [[ $mode == --print-bin ]]; then
     complete || die "control plane binaries not built for key $key: run 'make controlplane'"
     echo "$bin"
     exit 0
 elif [[ $mode != build ]]; then
-    die "usage: $0 [--print-bin]"
+    die "usage: $0 [--print-bin | --print-kubectl]"
 fi
 
 mkdir -p "$cache_root"
@@ -81,6 +115,7 @@ fi
 
 if complete; then
     log "cache hit: $dir"
+    ensure_kubectl
     echo "$bin"
     exit 0
 fi
@@ -133,6 +168,7 @@ GO_VERSION=$(go env GOVERSION)
 BUILD_SECONDS=$((SECONDS - start))
 VERSIONS
 mv "$dir/tmp" "$bin"
+ensure_kubectl
 touch "$dir/.complete"
 log "built in $((SECONDS - start)) s"
 echo "$bin"

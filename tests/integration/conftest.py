@@ -167,3 +167,19 @@ def crds(kube_api: client.ApiClient) -> None:
     extensions = client.ApiextensionsV1Api(kube_api)
     for path in CRD_FILES:
         install_crd(extensions, path)
+
+
+@pytest.fixture(scope="session")
+def kubectl(binaries: Binaries) -> Path:
+    """The plane's kubectl (built by `make controlplane` beside the other binaries)."""
+    import subprocess
+
+    found = subprocess.run(
+        [str(ROOT / "hack/controlplane/build.sh"), "--print-kubectl"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GOTOOLCHAIN": "local"},
+    )
+    if found.returncode != 0:
+        pytest.fail(f"integration tests need kubectl: {found.stderr.strip()}", pytrace=False)
+    return Path(found.stdout.strip())

@@ -142,6 +142,15 @@ def test_the_manager_keeps_a_model_service_reconciled(manager, kube_api, namespa
     _, text = fetch(metrics_url + "/metrics")
     assert 'controller_runtime_reconcile_total{controller="modelservice",result="success"}' in text
     assert "workqueue_adds_total" in text and "rest_client_requests_total" in text
+    assert 'modelservice_child_applies_total{kind="Deployment",result="created"}' in text
+    assert 'modelservice_render_stage_seconds_count{stage="template"}' in text
+    assert 'modelservice_render_stage_seconds_count{stage="apply"}' in text
+    wait_for(
+        lambda: (
+            'modelservice_modelservices{ready="True"} 1.0' in fetch(metrics_url + "/metrics")[1]
+        ),
+        "the Ready gauge",
+    )
     assert fetch(manager._endpoints[-1].url + "/readyz") == (200, "ok\n")
 
     # Deleting the ModelService lets the garbage collector take every child.
