@@ -7,14 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cli.errors import CliError
-
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
+from ms_engine import yamlio
 
 
 @dataclass(frozen=True)
@@ -36,13 +30,10 @@ def read_documents(path: str) -> InputFile:
     except (OSError, UnicodeDecodeError) as error:
         raise CliError(f"{label}: cannot read: {error}") from None
     try:
-        documents = [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise CliError(f"{label}: {where}invalid YAML: {error.problem or error.context}") from None
-    except yaml.YAMLError as error:
-        raise CliError(f"{label}: invalid YAML: {error}") from None
+        documents = [doc for doc in yamlio.load_all(text) if doc is not None]
+    except yamlio.YAMLInputError as error:
+        where = f"line {error.line}: " if error.line is not None else ""
+        raise CliError(f"{label}: {where}invalid YAML: {error.message}") from None
     return InputFile(label, documents)
 
 

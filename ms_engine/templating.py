@@ -1,23 +1,25 @@
 """Sandboxed Jinja2 for BaseConfig values and ModelService container args.
 
 Unknown variables are errors (StrictUndefined) that name the BaseConfig key and line. Templates
-have no access to the environment, files or Python internals (SandboxedEnvironment, no loader).
-Each distinct template source is compiled once and reused across renders.
+have no access to the environment, files or Python internals (SandboxedEnvironment, no loader),
+and run within bounded time and memory (ms_engine.template_limits). Each distinct template source
+is compiled once and reused across renders; the cache may be shared by threads.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
 import jinja2
-import yaml
-from jinja2.sandbox import SandboxedEnvironment
 
+from ms_engine import yamlio
 from ms_engine.problems import BASECONFIG, Reason, RenderError, fail
+from ms_engine.template_limits import BoundedEnvironment, TemplateLimitError, render_bounded
 
 PORTS_VARIABLE = "Ports"
 """The variable holding `spec.routing.ports` as a name → number mapping (read by getPort)."""
@@ -25,11 +27,6 @@ PORTS_VARIABLE = "Ports"
 _CACHE_SIZE = 512
 _GO_TEMPLATE = re.compile(r"\{\{-?\s*\.[A-Za-z]")
 _MARKERS = ("{{", "{%", "{#")
-
-try:
-    _YamlLoader: Any = yaml.CSafeLoader
-except AttributeError:  # libyaml missing: correct, only slower
-    _YamlLoader = yaml.SafeLoader
 
 
 class MissingPort(LookupError):
@@ -54,10 +51,11 @@ def get_port(context: jinja2.runtime.Context, name: str, default: int | None = N
 
 
 class TemplateEngine:
-    """One sandboxed environment and a bounded cache of compiled templates."""
+    """One sandboxed environment and a bounded cache of compiled templates, safe to share between
+    threads (the cache is locked; rendering state lives in the call)."""
 
     def __init__(self, filters: Mapping[str, Callable[..., Any]] | None = None) -> None:
-        self.environment = SandboxedEnvironment(
+        self.environment = BoundedEnvironment(
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,
@@ -68,16 +66,19 @@ class TemplateEngine:
             self.environment.filters[name] = function
             self.environment.globals[name] = function
         self._compiled: OrderedDict[tuple[str, str], jinja2.Template] = OrderedDict()
+        self._lock = threading.Lock()
 
     def compile(self, where: str, source: str, document: str = BASECONFIG) -> jinja2.Template:
         """The compiled template of `source`; `where` names it in errors."""
         cache_key = (where, source)
-        template = self._compiled.get(cache_key)
-        if template is not None:
-            self._compiled.move_to_end(cache_key)
-            return template
+        with self._lock:
+            template = self._compiled.get(cache_key)
+            if template is not None:
+                self._compiled.move_to_end(cache_key)
+                return template
+        # Compiled outside the lock: two threads may both compile a new source; one result stays.
         try:
-            code = self.environment.compile(source, name=where, filename=_filename(where))
+            code = self.environment.compile_bounded(source, where, _filename(where))
         except jinja2.TemplateSyntaxError as error:
             hint = ""
             if _GO_TEMPLATE.search(source):
@@ -92,9 +93,10 @@ class TemplateEngine:
         template = self.environment.template_class.from_code(
             self.environment, code, self.environment.globals
         )
-        self._compiled[cache_key] = template
-        if len(self._compiled) > _CACHE_SIZE:
-            self._compiled.popitem(last=False)
+        with self._lock:
+            self._compiled[cache_key] = template
+            if len(self._compiled) > _CACHE_SIZE:
+                self._compiled.popitem(last=False)
         return template
 
     def render(
@@ -109,12 +111,12 @@ class TemplateEngine:
             return source
         template = self.compile(where, source, document)
         try:
-            return template.render(variables)
+            return render_bounded(template, variables)
         except RenderError:
             raise
         except Exception as error:  # whatever a user's template raises is a template error
             raise fail(
-                str(error) or type(error).__name__,
+                _describe(error),
                 where,
                 line=_template_line(error.__traceback__, _filename(where)),
                 reason=Reason.TEMPLATE_ERROR,
@@ -122,26 +124,31 @@ class TemplateEngine:
             ) from None
 
 
-def load_yaml(text: str) -> Any:
-    """Plain YAML loading with libyaml when present (several times faster than pure Python)."""
-    return yaml.load(text, Loader=_YamlLoader)
+load_yaml = yamlio.load
+"""YAML as Kubernetes reads it (see ms_engine.yamlio); raises yamlio.YAMLInputError."""
 
 
 def parse_yaml(where: str, text: str) -> Any:
-    """Parse rendered text as YAML; a syntax error names `where` and the rendered line."""
+    """Parse rendered text as YAML; an error names `where` and the rendered line."""
     try:
-        return load_yaml(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = error.problem or error.context or "invalid YAML"
+        return yamlio.load(text)
+    except yamlio.YAMLInputError as error:
         raise fail(
-            f"rendered YAML is invalid: {problem}", where, line=line, reason=Reason.TEMPLATE_ERROR
+            f"rendered YAML is invalid: {error.message}",
+            where,
+            line=error.line,
+            reason=Reason.TEMPLATE_ERROR,
         ) from None
-    except yaml.YAMLError as error:
-        raise fail(
-            f"rendered YAML is invalid: {error}", where, reason=Reason.TEMPLATE_ERROR
-        ) from None
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "recursion too deep (a macro that calls itself without end?)"
+    if isinstance(error, MemoryError):
+        return "out of memory"
+    if isinstance(error, TemplateLimitError | jinja2.UndefinedError):
+        return str(error)
+    return str(error) or type(error).__name__
 
 
 def _filename(where: str) -> str:
