@@ -6,9 +6,11 @@ from typing import IO, Any
 
 import click
 
+from ms_engine.problems import one_line
+
 
 class CliError(click.ClickException):
     exit_code = 1
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        click.echo(f"error: {one_line(self.format_message())}", err=True)

@@ -17,9 +17,38 @@ from ms_engine.api.baseconfig import parse_base_config
 from ms_engine.pipeline import canonical_stage_name
 from ms_engine.problems import BASECONFIG
 
+OPTION_FLAGS = {
+    "namespace": "-n/--namespace",
+    "pd_pull_secrets": "--pd-pull-secrets",
+    "epp_pull_secrets": "--epp-pull-secrets",
+    "epp_cluster_role": "--epp-cluster-role",
+}
+
 
 def _split(value: str | None) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+    """`a,b` → ("a", "b"); an empty entry (`a,,b`) is kept, so validation can refuse it."""
+    if not value:
+        return ()
+    return tuple(part.strip() for part in value.split(","))
+
+
+def render_options_from(
+    namespace: str | None,
+    pd_pull_secrets: str | None,
+    epp_pull_secrets: str | None,
+    epp_cluster_role: str | None,
+) -> RenderOptions:
+    """The command line's options, validated; an error names the flag."""
+    try:
+        return RenderOptions(
+            namespace=namespace,
+            pd_pull_secrets=_split(pd_pull_secrets),
+            epp_pull_secrets=_split(epp_pull_secrets),
+            epp_cluster_role=epp_cluster_role,
+        )
+    except RenderError as error:
+        flag = OPTION_FLAGS.get(error.problem.where, error.problem.where)
+        raise CliError(f"{flag}: {error.problem.message}") from None
 
 
 def render_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -143,13 +172,8 @@ def run_pipeline(
     strict: bool,
     until: str | None = None,
 ) -> RenderResult:
+    options = render_options_from(namespace, pd_pull_secrets, epp_pull_secrets, epp_cluster_role)
     inputs = Inputs(model_service_path, base_config_path)
-    options = RenderOptions(
-        namespace=namespace,
-        pd_pull_secrets=_split(pd_pull_secrets),
-        epp_pull_secrets=_split(epp_pull_secrets),
-        epp_cluster_role=epp_cluster_role or None,
-    )
     try:
         model_service = inputs.model_service()
         base_config = inputs.base_config(model_service)

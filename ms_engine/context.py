@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ms_engine.api.baseconfig import BaseConfig
 from ms_engine.api.model_uri import ModelURI
-from ms_engine.api.modelservice import ModelService, ModelServiceSpec
+from ms_engine.api.modelservice import DNS_LABEL, DNS_SUBDOMAIN, ModelService, ModelServiceSpec
 from ms_engine.cluster import Cluster
 from ms_engine.model_source import ModelSource
 from ms_engine.names import ChildNames
 from ms_engine.objects import ObjectSet
-from ms_engine.problems import Problem
+from ms_engine.problems import OPTIONS, Problem, Reason, RenderError
 from ms_engine.templating import TemplateEngine
 
 if TYPE_CHECKING:
@@ -63,6 +64,44 @@ class RenderOptions:
     epp_cluster_role: str | None = None
     cluster: Cluster | None = field(default=None, compare=False, repr=False)
     """Where the `apply` stage applies; None (offline, `msctl render`) applies nothing."""
+
+    def __post_init__(self) -> None:
+        """Refuse what the API server would: a bad name here fails every object that uses it.
+        Errors name the option (`where` is the field name, `document` is `options`)."""
+        if self.namespace is not None:
+            _check_name(self.namespace, "namespace", DNS_LABEL, 63, "label")
+        for option in ("pd_pull_secrets", "epp_pull_secrets"):
+            names: tuple[str, ...] = getattr(self, option)
+            if isinstance(names, str):  # a common slip: one name instead of a tuple of names
+                raise _option_error(option, "must be a list of Secret names, got one string")
+            for index, name in enumerate(names):
+                if not name:
+                    raise _option_error(option, f"entry {index + 1} is empty")
+                _check_name(name, option, DNS_SUBDOMAIN, 253, "subdomain")
+                if name in names[:index]:
+                    raise _option_error(option, f"{name!r} appears twice")
+        role = self.epp_cluster_role
+        if role is not None and (
+            role in ("", ".", "..") or "/" in role or "%" in role or len(role) > 253
+        ):
+            raise _option_error(
+                "epp_cluster_role",
+                f"{role!r} is not a ClusterRole name (1-253 characters, no '/' or '%', "
+                "not '.' or '..')",
+            )
+
+
+def _option_error(option: str, message: str) -> RenderError:
+    return RenderError(Problem(message, option, reason=Reason.INVALID_SPEC, document=OPTIONS))
+
+
+def _check_name(value: object, option: str, pattern: str, limit: int, what: str) -> None:
+    if not isinstance(value, str) or not re.match(pattern, value) or len(value) > limit:
+        raise _option_error(
+            option,
+            f"{value!r} is not a valid name (a lowercase RFC 1123 {what} of at most {limit} "
+            "characters: a-z, 0-9, '-'" + (", '.'" if what == "subdomain" else "") + ")",
+        )
 
 
 @dataclass

@@ -13,8 +13,19 @@ Exception tree::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters, line separators and lone surrogates escaped (`\\n`,
+    `\\x07`, `\\ud800`), so a message quoting user input stays one printable line."""
+    if not _UNPRINTABLE.search(text):
+        return text
+    return _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text)
 
 
 class Severity(StrEnum):
@@ -50,7 +61,7 @@ class Problem:
         location = self.where
         if self.line is not None:
             location = f"{location}: line {self.line}" if location else f"line {self.line}"
-        return f"{location}: {self.message}" if location else self.message
+        return one_line(f"{location}: {self.message}" if location else self.message)
 
     def as_warning(self) -> Problem:
         return replace(self, severity=Severity.WARNING)
@@ -96,4 +107,6 @@ def fail(
 MODELSERVICE = "modelservice"
 BASECONFIG = "baseconfig"
 RENDER = "render"
+OPTIONS = "options"
+"""The platform's render options (RenderOptions, the controller's flags, msctl's options)."""
 _BASECONFIG_REASONS = frozenset({Reason.INVALID_BASE_CONFIG, Reason.TEMPLATE_ERROR})

@@ -18,6 +18,8 @@ from typing import Any
 import jinja2
 
 from ms_engine import yamlio
+from ms_engine.api.baseconfig import KEY_TYPES, LIST_KEYS
+from ms_engine.fragments import check_fragment
 from ms_engine.problems import BASECONFIG, Reason, RenderError, fail
 from ms_engine.template_limits import BoundedEnvironment, TemplateLimitError, render_bounded
 
@@ -129,9 +131,13 @@ load_yaml = yamlio.load
 
 
 def parse_yaml(where: str, text: str) -> Any:
-    """Parse rendered text as YAML; an error names `where` and the rendered line."""
+    """Parse rendered text as YAML; an error names `where` and the rendered line.
+
+    When `where` is a BaseConfig key, the object (each object, for `configMaps`) must also have
+    the shape the stages read (ms_engine.fragments), so a wrong type is an error naming the key
+    and path rather than a failure inside a stage."""
     try:
-        return yamlio.load(text)
+        parsed = yamlio.load(text)
     except yamlio.YAMLInputError as error:
         raise fail(
             f"rendered YAML is invalid: {error.message}",
@@ -139,6 +145,13 @@ def parse_yaml(where: str, text: str) -> Any:
             line=error.line,
             reason=Reason.TEMPLATE_ERROR,
         ) from None
+    key_type = KEY_TYPES.get(where)
+    if key_type is not None:
+        items = parsed if isinstance(parsed, list) and where in LIST_KEYS else [parsed]
+        for index, item in enumerate(items):
+            label = f"{where}[{index}]" if where in LIST_KEYS else where
+            check_fragment(label, item, key_type.kind)
+    return parsed
 
 
 def _describe(error: Exception) -> str:

@@ -208,6 +208,8 @@ def load_all(text: str) -> list[Any]:
 
 
 def _translated(read: Callable[[str], Any], text: str) -> Any:
+    if not isinstance(text, str):
+        raise YAMLInputError(f"expected YAML text, got {type(text).__name__}")
     try:
         return read(text)
     except yaml.MarkedYAMLError as error:

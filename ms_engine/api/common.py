@@ -5,8 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
+
+INT32_MAX = 2**31 - 1
+
+Int32 = Annotated[int, Field(ge=-(2**31), le=INT32_MAX, json_schema_extra={"format": "int32"})]
+"""An integer the API server stores as int32 (replicas, counts)."""
+NonNegativeInt32 = Annotated[int, Field(ge=0, le=INT32_MAX, json_schema_extra={"format": "int32"})]
+PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX, json_schema_extra={"format": "int32"})]
+PortNumber = Annotated[int, Field(ge=1, le=65535, json_schema_extra={"format": "int32"})]
 
 # The Kubernetes resource.Quantity grammar, loosely: a signed decimal and an optional suffix.
 _QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
@@ -50,3 +58,11 @@ class ApiModel(BaseModel):
     def to_wire(self) -> dict[str, Any]:
         """The camelCase dict a user would write, without unset fields."""
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class SpecModel(ApiModel):
+    """Base of the spec models: strict types, as the API server reads them. `replicas: "1"` and
+    `replicas: true` are errors (lax validation would turn them into 1), and so is
+    `decoupleScaling: "yes"`."""
+
+    model_config = ConfigDict(strict=True)

@@ -9,7 +9,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from ms_engine.api.common import ApiModel, FreeForm, Quantity
+from ms_engine.api.common import (
+    ApiModel,
+    FreeForm,
+    NonNegativeInt32,
+    PortNumber,
+    PositiveInt32,
+    Quantity,
+    SpecModel,
+)
 
 GROUP = "llm-d.ai"
 VERSION = "v1alpha1"
@@ -19,6 +27,8 @@ KIND = "ModelService"
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+ContainerName = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=DNS_LABEL)]
+"""Kubernetes container names are RFC 1123 labels."""
 
 
 class ObjectMeta(BaseModel):
@@ -43,7 +53,7 @@ def _unique_names(items: list[Any], what: str) -> list[Any]:
     return items
 
 
-class ObjectReference(ApiModel):
+class ObjectReference(SpecModel):
     """Reference to the BaseConfig ConfigMap; an empty namespace means the ModelService's own."""
 
     name: NonEmpty
@@ -55,14 +65,14 @@ class ObjectReference(ApiModel):
     field_path: str | None = None
 
 
-class Port(ApiModel):
+class Port(SpecModel):
     """A named port that templates read with `getPort("name")`."""
 
     name: NonEmpty
-    port: int = Field(ge=1, le=65535)
+    port: PortNumber
 
 
-class ParentReference(ApiModel):
+class ParentReference(SpecModel):
     """Gateway API ParentReference: where the HTTPRoute attaches."""
 
     name: NonEmpty
@@ -70,10 +80,10 @@ class ParentReference(ApiModel):
     kind: str | None = None
     namespace: str | None = None
     section_name: str | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: PortNumber | None = None
 
 
-class Routing(ApiModel):
+class Routing(SpecModel):
     """How clients reach the model. `modelName` is what clients send in the OpenAI `model` field."""
 
     model_name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
@@ -86,7 +96,7 @@ class Routing(ApiModel):
         return _unique_names(ports, "port")
 
 
-class ModelArtifacts(ApiModel):
+class ModelArtifacts(SpecModel):
     """Where the model comes from: `hf://org/model`, `pvc://claim/path`, `oci://image::path`."""
 
     uri: NonEmpty
@@ -94,7 +104,7 @@ class ModelArtifacts(ApiModel):
     size: Quantity | None = None
 
 
-class EnvVar(ApiModel):
+class EnvVar(SpecModel):
     """A container environment variable: `value` or `valueFrom`."""
 
     name: NonEmpty
@@ -102,17 +112,17 @@ class EnvVar(ApiModel):
     value_from: FreeForm | None = None
 
 
-class ResourceRequirements(ApiModel):
+class ResourceRequirements(SpecModel):
     limits: dict[str, Quantity] | None = None
     requests: dict[str, Quantity] | None = None
     claims: list[FreeForm] | None = None
 
 
-class ContainerSpec(ApiModel):
+class ContainerSpec(SpecModel):
     """What a ModelService may set on a container. Ports, probes, volumes and the rest come from
     the BaseConfig; `name` matches the BaseConfig container it overrides."""
 
-    name: NonEmpty
+    name: ContainerName
     image: str | None = None
     command: list[str] | None = None
     args: list[str] | None = None
@@ -127,22 +137,22 @@ class ContainerSpec(ApiModel):
         return _unique_names(env, "env variable") if env else env
 
 
-class Parallelism(ApiModel):
-    tensor: int | None = Field(default=None, ge=1)
-    data: int | None = Field(default=None, ge=1)
+class Parallelism(SpecModel):
+    tensor: PositiveInt32 | None = None
+    data: PositiveInt32 | None = None
 
 
-class AcceleratorTypes(ApiModel):
+class AcceleratorTypes(SpecModel):
     """Schedule only on nodes whose `labelKey` has one of `labelValues`."""
 
     label_key: NonEmpty
     label_values: list[NonEmpty] = Field(min_length=1)
 
 
-class PodSpecOverrides(ApiModel):
+class PodSpecOverrides(SpecModel):
     """The part of a role a ModelService controls (the EPP's section has only this)."""
 
-    replicas: int | None = Field(default=None, ge=0)
+    replicas: NonNegativeInt32 | None = None
     containers: list[ContainerSpec] = Field(default_factory=list)
     init_containers: list[ContainerSpec] = Field(default_factory=list)
 
@@ -159,7 +169,7 @@ class PDSpec(PodSpecOverrides):
     accelerator_types: AcceleratorTypes | None = None
 
 
-class ModelServiceSpec(ApiModel):
+class ModelServiceSpec(SpecModel):
     base_config_map_ref: ObjectReference | None = None
     routing: Routing
     model_artifacts: ModelArtifacts

@@ -19,6 +19,40 @@ _FRIENDLIER = {
     "missing": "is required",
 }
 
+_EXPECTED = {
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+_BOUNDS = {
+    "greater_than_equal": ("at least", "ge"),
+    "less_than_equal": ("at most", "le"),
+    "greater_than": ("more than", "gt"),
+    "less_than": ("less than", "lt"),
+}
+
+
+def describe_value(value: Any) -> str:
+    """A short, YAML-like rendering of a value a user wrote, for `got ...` in messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:40] + "...")
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
 
 def field_path(location: tuple[int | str, ...]) -> str:
     """`('spec', 'decode', 'containers', 0, 'name')` → `spec.decode.containers[0].name`."""
@@ -38,13 +72,20 @@ def problem_from(error: ValidationError) -> Problem:
         for part in first["loc"]
         if not (isinstance(part, str) and part.startswith("function-"))
     )
-    message = _FRIENDLIER.get(first["type"], first["msg"])
+    kind = first["type"]
+    message = _FRIENDLIER.get(kind, first["msg"])
+    if kind in _EXPECTED:
+        message = f"must be {_EXPECTED[kind]}, got {describe_value(first['input'])}"
+    if kind in _BOUNDS:
+        words, key = _BOUNDS[kind]
+        limit = (first.get("ctx") or {}).get(key)
+        message = f"must be {words} {limit}, got {describe_value(first['input'])}"
     if message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
-    if first["type"] == "string_pattern_mismatch":
+    if kind == "string_pattern_mismatch":
         pattern = str((first.get("ctx") or {}).get("pattern"))
         message = _PATTERNS.get(pattern, message) + f" (got {first['input']!r})"
-    if first["type"] == "literal_error":
+    if kind == "literal_error":
         message = f"{message} (got {first['input']!r})"
     return Problem(message, field_path(location), reason=Reason.INVALID_SPEC)
 

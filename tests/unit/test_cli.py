@@ -223,7 +223,7 @@ BC = str(PRESETS / "basic-gpu.yaml")
         ),
         (
             {"ms.yaml": MS.replace("replicas: 1", "replicas: -2")},
-            "error: {ms.yaml}: spec.decode.replicas: Input should be greater than or equal to 0",
+            "error: {ms.yaml}: spec.decode.replicas: must be at least 0, got -2",
         ),
         (
             {"ms.yaml": MS.replace("hf://facebook/opt-125m", "s3://bucket/opt")},
