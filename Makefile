@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test unit lint crd manifests controlplane bench clean
+.PHONY: setup run test unit lint crd manifests schemas controlplane bench clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ crd: setup
 # The controller's ClusterRole, generated from ms_controller/rbac.py (a test checks it is current).
 manifests: crd
 	$(BIN)/python -m ms_controller.rbac > deploy/controller/clusterrole.yaml
+
+# The compact schemas `msctl render` checks objects against (kubernetes-validate + third-party CRDs).
+schemas: setup
+	$(BIN)/python hack/gen_schemas.py
 
 bench: setup
 	$(BIN)/python bench/render.py

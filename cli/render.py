@@ -15,7 +15,7 @@ from ms_engine import Problem, RenderError, RenderOptions, RenderResult
 from ms_engine.api import KNOWN_KEYS, BaseConfig, ModelService, load_model_service
 from ms_engine.api.baseconfig import parse_base_config
 from ms_engine.pipeline import canonical_stage_name
-from ms_engine.problems import BASECONFIG
+from ms_engine.problems import BASECONFIG, Severity
 
 OPTION_FLAGS = {
     "namespace": "-n/--namespace",
@@ -171,6 +171,7 @@ def run_pipeline(
     epp_cluster_role: str | None,
     strict: bool,
     until: str | None = None,
+    check_schema: bool = False,
 ) -> RenderResult:
     options = render_options_from(namespace, pd_pull_secrets, epp_pull_secrets, epp_cluster_role)
     inputs = Inputs(model_service_path, base_config_path)
@@ -182,6 +183,8 @@ def run_pipeline(
     except RenderError as error:
         raise CliError(inputs.describe(error.problem)) from None
     warnings = list(result.warnings)
+    if check_schema:
+        warnings.extend(_schema_warnings(inputs, result))
     if base_config is not None and reference is not None and reference.name != base_config.name:
         warnings.insert(
             0,
@@ -197,12 +200,34 @@ def run_pipeline(
     return result
 
 
+def _schema_warnings(inputs: Inputs, result: RenderResult) -> list[Problem]:
+    """Check the rendered objects against their schemas (ms_engine.schema_check): a value the
+    API server refuses ends the command; unknown fields come back as warnings. Imported here, so
+    only `render` pays for it."""
+    from ms_engine.schema_check import check_object
+
+    warnings: list[Problem] = []
+    for desired in result.objects:
+        for problem in check_object(desired.body, _object_label(desired.component, desired.body)):
+            if problem.severity == Severity.ERROR:
+                raise CliError(f"{inputs.describe(problem)} (the API server would refuse it)")
+            warnings.append(problem)
+    return warnings
+
+
+def _object_label(component: str, body: dict[str, Any]) -> str:
+    """`Service/x-service-decode (decodeService)`: the object and what made it."""
+    metadata = body.get("metadata") or {}
+    return f"{body.get('kind')}/{metadata.get('name')} ({component})"
+
+
 @click.command()
 @render_options
 @pass_app
 def render(app: App, output: str, **options: Any) -> None:
-    """Print every object a ModelService needs, in apply order."""
-    result = run_pipeline(app, **options)
+    """Print every object a ModelService needs, in apply order, after checking each against its
+    schema (Kubernetes' for built-in kinds, the bundled CRDs' for the others)."""
+    result = run_pipeline(app, check_schema=True, **options)
     echo_objects(result.bodies, output)
 
 

@@ -29,6 +29,7 @@ PORTS_VARIABLE = "Ports"
 _CACHE_SIZE = 512
 _GO_TEMPLATE = re.compile(r"\{\{-?\s*\.[A-Za-z]")
 _MARKERS = ("{{", "{%", "{#")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class MissingPort(LookupError):
@@ -113,7 +114,12 @@ class TemplateEngine:
             return source
         template = self.compile(where, source, document)
         try:
-            return render_bounded(template, variables)
+            text = render_bounded(template, variables)
+            if not text.isascii() and _SURROGATE.search(text):
+                raise TemplateLimitError(
+                    "the output holds a lone surrogate (like '\\ud800'), which has no UTF-8 form"
+                )
+            return text
         except RenderError:
             raise
         except Exception as error:  # whatever a user's template raises is a template error

@@ -56,6 +56,13 @@ def test_hostile_templates_fail_fast_in_bounded_memory_naming_the_key(name: str)
         assert problem.line == 2
 
 
+def test_output_with_a_lone_surrogate_is_an_error_not_a_crash_at_printing():
+    with pytest.raises(RenderError) as caught:
+        TemplateEngine().render("spec.decode.containers[0].args[0]", "{{ '\\ud800' }}", {})
+    assert "lone surrogate" in str(caught.value.problem)
+    assert str(caught.value.problem).isascii()
+
+
 def test_the_limits_leave_ordinary_templates_alone():
     engine = TemplateEngine()
     source = (
