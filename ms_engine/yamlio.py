@@ -74,13 +74,28 @@ class _Loader(_Base):  # type: ignore[misc]
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[str, Any]:
         if not isinstance(node, MappingNode):
             raise _refuse(node, f"expected a mapping, found {type(node).__name__}")
+        construct = self.construct_object
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                return self.construct_merged_mapping(node, deep)
+            key = construct(key_node, deep=deep)
+            if type(key) is not str:
+                key = _json_key(key_node, key)
+            if key in mapping:
+                raise _refuse(key_node, f"key {key!r} appears twice in one mapping")
+            mapping[key] = construct(value_node, deep=deep)
+        return mapping
+
+    def construct_merged_mapping(self, node: MappingNode, deep: bool) -> dict[str, Any]:
+        """A mapping with `<<` entries: keys they bring in may be overridden, written keys not."""
         explicit = {id(key_node) for key_node, _ in node.value if key_node.tag != _MERGE_TAG}
         self.flatten_mapping(node)  # `<<` entries first, then the keys written here
         mapping: dict[str, Any] = {}
         written: set[str] = set()
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, str):
+            if type(key) is not str:
                 key = _json_key(key_node, key)
             if id(key_node) in explicit:
                 if key in written:
@@ -94,7 +109,10 @@ class _Loader(_Base):  # type: ignore[misc]
         return text
 
     def construct_bounded_int(self, node: Node) -> int:
-        text: str = self.construct_scalar(node)
+        text: str = node.value
+        if text.isdigit() and len(text) < 19 and (text[0] != "0" or text == "0"):
+            return int(text)  # plain decimal (the common case); "012" is YAML 1.1 octal
+        text = self.construct_scalar(node)
         if len(text) > _MAX_INT_TEXT:
             raise _refuse(node, f"integer {text[:20]}... does not fit in 64 bits")
         value: int = super().construct_yaml_int(node)
