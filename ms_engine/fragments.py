@@ -34,7 +34,7 @@ INT: Shape = {"type": "int"}
 STRMAP: Shape = {"type": "strmap"}
 STRLIST: Shape = _list(STR)
 
-METADATA = _map(labels=STRMAP, annotations=STRMAP, ownerReferences=_list())
+METADATA = _map(name=STR, namespace=STR, labels=STRMAP, annotations=STRMAP, ownerReferences=_list())
 CONTAINER = _map(
     name=STR,
     image=STR,
@@ -49,7 +49,7 @@ CONTAINER = _map(
 POD_SPEC = _map(
     containers=_list(CONTAINER, key="name"),
     initContainers=_list(CONTAINER, key="name"),
-    volumes=_list(_map(name=STR), key="name"),
+    volumes=_list(_map(name=STR, configMap=_map(name=STR)), key="name"),
     imagePullSecrets=_list(_map(name=STR), key="name"),
     serviceAccountName=STR,
     affinity=_map(

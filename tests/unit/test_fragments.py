@@ -80,6 +80,26 @@ def error_of(key: str, document: object) -> str:
             {"kind": "HTTPRoute", "spec": {"rules": [{"backendRefs": {}}]}},
             "spec.rules[0].backendRefs: must be a list",
         ),
+        (
+            {
+                "kind": "Deployment",
+                "spec": {"template": {"spec": {"volumes": [{"name": "c", "configMap": 5}]}}},
+            },
+            "volumes[0].configMap: must be a mapping, got 5",
+        ),
+        (
+            {
+                "kind": "Deployment",
+                "spec": {
+                    "template": {"spec": {"volumes": [{"name": "c", "configMap": {"name": [1]}}]}}
+                },
+            },
+            "volumes[0].configMap.name: must be a string, got a list",
+        ),
+        (
+            {"kind": "ConfigMap", "metadata": {"name": {"a": 1}}},
+            "metadata.name: must be a string, got a mapping",
+        ),
     ],
 )
 def test_a_wrong_shape_names_the_key_and_path(document, message):
