@@ -11,15 +11,16 @@ templates), so they all agree:
   winning hides typos. (Keys a `<<` merge brings in may be overridden, as YAML intends.)
 - Aliases may expand a document to at most MAX_EXPANDED_NODES nodes, so a few hundred bytes of
   nested aliases ("billion laughs") fail at once instead of filling memory; an alias inside the
-  node it names (a cycle) is refused.
+  node it names (a cycle) is refused; nesting is at most MAX_DEPTH levels.
 
 libyaml (CSafeLoader) parses when present; the checks run in the Python constructor that both
-loaders share, and the alias walk only runs when the text has an anchor (`&`).
+loaders share, and the node walk only runs when the text has an anchor (`&`) or may nest deeply.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,9 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 MAX_EXPANDED_NODES = 100_000
 """Upper bound on a document's node count with every alias expanded."""
+MAX_DEPTH = 100
+"""Upper bound on nesting (Kubernetes objects nest about 15 deep; printing a document nested
+~500 deep would exhaust Python's stack)."""
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _MAX_INT_TEXT = 32  # longer integer literals are out of range however they are written
@@ -64,10 +68,10 @@ def _refuse(node: Node, message: str) -> ConstructorError:
 
 
 class _Loader(_Base):  # type: ignore[misc]
-    may_alias = True
+    needs_walk = True
 
     def construct_document(self, node: Node) -> Any:
-        if self.may_alias:
+        if self.needs_walk:
             _check_expansion(node)
         return super().construct_document(node)
 
@@ -153,8 +157,10 @@ def _json_key(node: Node, key: Any) -> str:
 
 
 def _check_expansion(root: Node) -> None:
-    """Count the nodes `root` expands to (shared nodes once per use) without building them."""
+    """Count the nodes `root` expands to (shared nodes once per use) and its nesting depth,
+    without building anything."""
     sizes: dict[int, int] = {}
+    heights: dict[int, int] = {}
     open_nodes: set[int] = set()
     # Iterative post-order walk: deep documents must not exhaust the Python stack here.
     stack: list[tuple[Node, bool]] = [(root, False)]
@@ -163,7 +169,12 @@ def _check_expansion(root: Node) -> None:
         identity = id(node)
         if children_done:
             open_nodes.discard(identity)
-            total = 1 + sum(sizes[id(child)] for child in _children(node))
+            children = _children(node)
+            total = 1 + sum(sizes[id(child)] for child in children)
+            height = 1 + max((heights[id(child)] for child in children), default=0)
+            if height > MAX_DEPTH:
+                raise _refuse(node, f"nested more than {MAX_DEPTH} levels deep")
+            heights[identity] = height
             if total > MAX_EXPANDED_NODES:
                 raise _refuse(
                     node,
@@ -193,9 +204,21 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
+def _needs_walk(text: str) -> bool:
+    """Whether the text may hold aliases or nest deeper than MAX_DEPTH. Without anchors, block
+    nesting needs a longer run of indentation or dashes per level (at most two levels per column:
+    a sequence may sit at its key's indentation) and flow nesting a bracket per level, so a
+    shallow text is recognised by two C-speed scans and skips the walk."""
+    if "&" in text:
+        return True
+    brackets = text.count("[") + text.count("{")
+    run = (MAX_DEPTH - brackets) // 2
+    return run <= 0 or re.search(f"(?m)^[ \t?:-]{{{run},}}", text) is not None
+
+
 def _single(text: str) -> Any:
     loader = _Loader(text)
-    loader.may_alias = "&" in text
+    loader.needs_walk = _needs_walk(text)
     try:
         return loader.get_single_data()
     finally:
@@ -204,7 +227,7 @@ def _single(text: str) -> Any:
 
 def _every(text: str) -> list[Any]:
     loader = _Loader(text)
-    loader.may_alias = "&" in text
+    loader.needs_walk = _needs_walk(text)
     try:
         found = []
         while loader.check_data():

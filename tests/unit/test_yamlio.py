@@ -7,6 +7,7 @@ import tracemalloc
 
 import pytest
 import yaml
+from support import ROOT
 
 from ms_engine import yamlio
 from ms_engine.yamlio import YAMLInputError
@@ -117,3 +118,29 @@ def test_the_fast_libyaml_parser_is_used_when_present():
     if not hasattr(yaml, "CSafeLoader"):
         pytest.skip("libyaml not installed")
     assert issubclass(yamlio._Loader, yaml.CSafeLoader)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 150 + "]" * 150,
+        "a:\n" + "".join("  " * level + f"- k{level}:\n" for level in range(1, 60)),
+        "a: &x " + "[" * 60 + "]" * 60 + "\nb: " + "[" * 45 + "*x" + "]" * 45,
+    ],
+    ids=["flow", "block", "aliases"],
+)
+def test_nesting_beyond_the_limit_is_refused(text: str):
+    assert f"nested more than {yamlio.MAX_DEPTH} levels deep" in error_of(text).message
+
+
+def test_nesting_up_to_the_limit_loads():
+    depth = yamlio.MAX_DEPTH - 1
+    assert yamlio.load("[" * depth + "]" * depth) is not None
+
+
+def test_the_presets_skip_the_node_walk():
+    """The walk costs time on every render; ordinary BaseConfig templates are recognised as
+    shallow and alias-free by a scan."""
+    for path in sorted((ROOT / "deploy/presets").glob("*.yaml")):
+        for key, text in yaml.safe_load(path.read_text())["data"].items():
+            assert not yamlio._needs_walk(text), (path.name, key)
