@@ -86,6 +86,8 @@ SNIPPETS = [
     "true",
     "0x1F",
     "1e309",
+    "[" * 600 + "]" * 600,
+    "{a: " * 300 + "}" * 300,
 ]
 VALUES = st.one_of(
     st.none(),
