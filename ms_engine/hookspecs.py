@@ -10,7 +10,7 @@ Hooks by phase, in the order a render calls them:
 
 1. building the pipeline: `ms_stages`
 2. the model source (before templates): `ms_model_schemes`, `ms_model_source`
-3. templates: `ms_template_vars`, `ms_template_filters`
+3. templates: `ms_template_vars`, `ms_template_filters`, `ms_template_dialects`
 4. routing: `ms_router`
 5. checks, after every object is built: `ms_validate`
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ms_engine.api.model_uri import ModelURI
     from ms_engine.api.modelservice import ModelArtifacts
     from ms_engine.context import RenderContext
+    from ms_engine.dialects import TemplateDialect
     from ms_engine.model_source import ModelScheme, ModelSource
     from ms_engine.problems import Problem
     from ms_engine.routing_api import Router
@@ -101,6 +102,25 @@ def ms_template_filters() -> Mapping[str, Callable[..., Any]] | None:
     Called once when the template environment is built, so filters must be pure functions.
     """
     raise NotImplementedError
+
+
+# -- 3b. template dialects (section owned by the gotemplate work) ----------------------------
+
+
+@hookspec
+def ms_template_dialects(context: RenderContext) -> Iterable[TemplateDialect] | None:
+    """Template languages a BaseConfig may be written in, each with a `name`.
+
+    Called once per render by the template stage. A BaseConfig chooses one with the annotation
+    `modelservice.llm-d.ai/template-dialect: <name>`; without it, the first dialect whose
+    `recognises(source)` is true for one of its values is used (with a warning), else `jinja`,
+    the core dialect. `render(where, source, variables, document)` returns the text and raises
+    `RenderError` naming `where` and the line. A name defined twice is an error.
+    """
+    raise NotImplementedError
+
+
+# -- end of 3b ----------------------------------------------------------------------------------
 
 
 # -- 4. routing --------------------------------------------------------------------------------

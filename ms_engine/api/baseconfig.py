@@ -87,6 +87,8 @@ class BaseConfig:
     namespace: str | None
     templates: Mapping[str, str]
     warnings: tuple[Problem, ...] = field(default=())
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """metadata.annotations (e.g. the template dialect)."""
 
     @property
     def label(self) -> str:
@@ -144,9 +146,13 @@ def parse_base_config(document: Any) -> BaseConfig:
             )
         )
     namespace = metadata.get("namespace")
+    annotations = metadata.get("annotations") or {}
     return BaseConfig(
         name=name,
         namespace=namespace if isinstance(namespace, str) else None,
         templates=templates,
         warnings=tuple(warnings),
+        annotations={str(k): str(v) for k, v in annotations.items()}
+        if isinstance(annotations, Mapping)
+        else {},
     )

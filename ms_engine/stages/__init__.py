@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ms_engine.dialects import ms_template_dialects  # the core Jinja2 dialect
 from ms_engine.hookspecs import hookimpl
 from ms_engine.stage import Stage
 from ms_engine.stages import apply, merge, model_source, rbac, routing, template, validate, workload
@@ -21,3 +22,6 @@ def ms_stages() -> Sequence[Stage]:
         validate.STAGE,
         apply.STAGE,
     ]
+
+
+__all__ = ["ms_stages", "ms_template_dialects"]

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ms_engine import dialects
 from ms_engine.api.baseconfig import KEY_TYPES, KNOWN_KEYS, LIST_KEYS
 from ms_engine.api.modelservice import ContainerSpec, ModelServiceSpec, PodSpecOverrides
 from ms_engine.context import RenderContext
 from ms_engine.model_source import MODEL_ROOT
 from ms_engine.names import sanitize
-from ms_engine.problems import MODELSERVICE, PluginError, Reason, fail
+from ms_engine.problems import BASECONFIG, MODELSERVICE, PluginError, Reason, fail
 from ms_engine.stage import Stage
 from ms_engine.templating import PORTS_VARIABLE, parse_yaml
 
@@ -117,11 +118,23 @@ def _render_container_args(
 ) -> ContainerSpec:
     if not container.args:
         return container
+    dialect = dialects.for_args(context, _all_args(context.model_service.spec))
     args = [
-        context.templates.render(f"{field}[{index}]", arg, context.variables, MODELSERVICE)
+        dialect.render(f"{field}[{index}]", arg, context.variables, MODELSERVICE)
         for index, arg in enumerate(container.args)
     ]
     return container if args == container.args else container.model_copy(update={"args": args})
+
+
+def _all_args(spec: ModelServiceSpec) -> list[str]:
+    sections = [getattr(spec, name) for name in ROLE_SECTIONS]
+    return [
+        arg
+        for section in sections
+        if section is not None
+        for container in (*section.containers, *section.init_containers)
+        for arg in container.args or ()
+    ]
 
 
 def render_documents(context: RenderContext) -> dict[str, Any]:
@@ -134,7 +147,7 @@ def render_documents(context: RenderContext) -> dict[str, Any]:
         source = base_config.templates.get(key)
         if source is None:
             continue
-        text = context.templates.render(key, source, context.variables)
+        text = dialects.for_base_config(context).render(key, source, context.variables, BASECONFIG)
         parsed = parse_yaml(key, text)
         if parsed is None:
             continue

@@ -55,6 +55,7 @@ def test_bundled_plugins_are_found_through_the_entry_point_group():
         "pvc": "ms_plugins.pvc",
         "oci": "ms_plugins.oci",
         "gie": "ms_plugins.gie",
+        "gotemplate": "ms_plugins.gotemplate",
     }
     manager = make_plugin_manager()
     assert {"huggingface", "pvc", "oci", "gie"} <= {name for name, _ in manager.list_name_plugin()}

@@ -1,0 +1,90 @@
+"""The `go` template dialect: BaseConfigs written for the original Go ModelService controller.
+
+The original rendered every BaseConfig value (and ModelService container args) with Go's
+text/template plus sprig and `getPort`, over its TemplateVars struct. This dialect runs the same
+templates the same way (whitespace trimming, truthiness, printing, `<no value>`), in a sandbox: no
+file, environment or network access, bounded output and loops. Anything it does not support is an
+error naming the construct, the key and the line.
+
+Variables are the original's names with the original's values: `.HFModelName` is `""` for a
+non-Hugging Face source, as it was there; an unknown field is an error, as it was there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ms_engine import Reason, RenderContext, fail, hookimpl
+from ms_plugins.gotemplate.interpreter import TemplateCache
+from ms_plugins.gotemplate.syntax import GoTemplateError
+
+NAME = "go"
+PORTS_VARIABLE = "Ports"
+ORIGINAL_STRING_VARIABLES = (
+    "HFModelName",
+    "ModelPath",
+    "MountedModelPath",
+    "AuthSecretName",
+)
+"""Names the original always defined (as strings) that a model source may not provide here."""
+
+_RECOGNISE = re.compile(
+    r"\{\{-?\s*(?:\.[A-Za-z]|\$[A-Za-z]*\s*:?=|(?:if|with|range)\s+(?:not\s+)?\.[A-Za-z]"
+    r"|end\s*-?\}\}|else\s*-?\}\}|\"[^\"]*\"\s*\|\s*getPort\s*-?\}\})"
+)
+
+
+def _get_port(ports: Mapping[str, int]) -> Any:
+    def get_port(name: Any) -> int:
+        if name in ports:
+            return ports[name]
+        have = ", ".join(sorted(ports)) or "none"
+        raise ValueError(f"port {name!r} is not in spec.routing.ports (defined: {have})")
+
+    return get_port
+
+
+class GoDialect:
+    name = NAME
+
+    def __init__(self) -> None:
+        self.cache = TemplateCache(frozenset({"getPort"}))
+
+    def recognises(self, source: str) -> bool:
+        return bool(_RECOGNISE.search(source))
+
+    def render(self, where: str, source: str, variables: Mapping[str, Any], document: str) -> str:
+        if "{{" not in source:
+            return source
+        data = go_variables(variables)
+        try:
+            template = self.cache.get(source)
+            return template.execute(
+                data, {"getPort": _get_port(variables.get(PORTS_VARIABLE) or {})}
+            )
+        except GoTemplateError as error:
+            raise fail(
+                f"Go template: {error.message}",
+                where,
+                line=error.line,
+                reason=Reason.TEMPLATE_ERROR,
+                document=document,
+            ) from None
+
+
+def go_variables(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The template data: every variable but the port table, with the original's empty strings."""
+    data = {name: value for name, value in variables.items() if name != PORTS_VARIABLE}
+    for name in ORIGINAL_STRING_VARIABLES:
+        data.setdefault(name, "")
+    return data
+
+
+DIALECT = GoDialect()
+
+
+@hookimpl
+def ms_template_dialects(context: RenderContext) -> Iterable[GoDialect]:
+    return [DIALECT]
