@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
 
 from ms_engine.api.common import (
     ApiModel,
@@ -249,6 +249,12 @@ class ModelService(ApiModel):
     metadata: ObjectMeta
     spec: ModelServiceSpec
     status: Any = None
+    _pruned: tuple[Any, ...] = PrivateAttr(default=())
+    """Warnings for the fields load_model_service pruned as the API server would."""
+
+    @property
+    def pruned(self) -> tuple[Any, ...]:
+        return self._pruned
 
     @property
     def name(self) -> str:

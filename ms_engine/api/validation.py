@@ -94,7 +94,12 @@ def load_model_service(document: Any) -> ModelService:
     """Validate a decoded document as a ModelService, or raise a RenderError naming the field."""
     if not isinstance(document, dict):
         raise RenderError(Problem("a ModelService must be a mapping", reason=Reason.INVALID_SPEC))
+    from ms_engine.api.pruning import prune_like_the_api_server
+
+    document, pruned = prune_like_the_api_server(ModelService, document)
     try:
-        return ModelService.model_validate(document)
+        model = ModelService.model_validate(document)
     except ValidationError as error:
         raise RenderError(problem_from(error)) from None
+    model._pruned = pruned
+    return model

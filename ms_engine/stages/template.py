@@ -189,6 +189,8 @@ def _typed(where: str, key: str, document: Any) -> dict[str, Any]:
 
 
 def run(context: RenderContext) -> None:
+    for problem in context.model_service.pruned:  # fields the API server would have pruned
+        context.warn(problem)
     context.variables = template_variables(context)
     context.spec = render_args(context)
     context.documents = render_documents(context)

@@ -47,11 +47,6 @@ def test_a_minimal_model_service_is_valid():
             "not a Kubernetes quantity",
         ),
         (
-            {"decode": {"containers": [{"name": "vllm", "ports": []}]}},
-            "spec.decode.containers[0].ports",
-            "unknown field",
-        ),
-        (
             {"decode": {"containers": [{"name": "a"}, {"name": "a"}]}},
             "spec.decode.containers",
             "'a' appears twice",
