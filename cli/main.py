@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from cli.convert import convert
 from cli.crd import crd
 from cli.dev import dev
 from cli.diff import diff
@@ -32,6 +33,7 @@ main.add_command(dev)
 main.add_command(reconcile)
 main.add_command(diff)
 main.add_command(run_command)
+main.add_command(convert)
 
 
 def run() -> None:

@@ -103,9 +103,20 @@ def for_base_config(context: RenderContext) -> TemplateDialect:
 
 
 def for_args(context: RenderContext, args: Iterable[str]) -> TemplateDialect:
-    """Container args are read in the BaseConfig's dialect unless they are plainly another."""
+    """Container args: the ModelService's own annotation, else the BaseConfig's dialect unless
+    the args are plainly another."""
     if _ARGS_DIALECT in context.stash:
         return context.stash[_ARGS_DIALECT]
+    stated = context.model_service.metadata.annotations.get(DIALECT_ANNOTATION)
+    if stated is not None:
+        known = available(context)
+        if stated not in known:
+            raise fail(
+                f"unknown template dialect {stated!r} (available: {', '.join(sorted(known))})",
+                f"metadata.annotations[{DIALECT_ANNOTATION}]",
+            )
+        context.stash[_ARGS_DIALECT] = known[stated]
+        return known[stated]
     chosen = for_base_config(context)
     sources = list(args)
     if not any(chosen.recognises(arg) for arg in sources):

@@ -13,10 +13,11 @@ non-Hugging Face source, as it was there; an unknown field is an error, as it wa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ms_engine import Reason, RenderContext, fail, hookimpl
+from ms_engine import Reason, RenderContext, Stage, fail, hookimpl
+from ms_plugins.gotemplate.decoding import make_stage
 from ms_plugins.gotemplate.interpreter import TemplateCache
 from ms_plugins.gotemplate.syntax import GoTemplateError
 
@@ -30,9 +31,11 @@ ORIGINAL_STRING_VARIABLES = (
 )
 """Names the original always defined (as strings) that a model source may not provide here."""
 
-_RECOGNISE = re.compile(
-    r"\{\{-?\s*(?:\.[A-Za-z]|\$[A-Za-z]*\s*:?=|(?:if|with|range)\s+(?:not\s+)?\.[A-Za-z]"
-    r"|end\s*-?\}\}|else\s*-?\}\}|\"[^\"]*\"\s*\|\s*getPort\s*-?\}\})"
+_ACTION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_GO_ACTION = re.compile(
+    r"(?:^|[\s(|])\.[A-Za-z_]"  # a field: `.HFModelName`, `(print .ModelPath)`
+    r"|^-?\s*(?:end|else)\s*-?$"  # `{{ end }}`, `{{- else }}`
+    r"|\$[A-Za-z_]\w*\s*:?="  # `$x := ...`
 )
 
 
@@ -53,7 +56,8 @@ class GoDialect:
         self.cache = TemplateCache(frozenset({"getPort"}))
 
     def recognises(self, source: str) -> bool:
-        return bool(_RECOGNISE.search(source))
+        """Go-only syntax in an action: a `.Field` operand, `{{ end }}`, `$x :=`."""
+        return any(_GO_ACTION.search(action.strip()) for action in _ACTION.findall(source))
 
     def render(self, where: str, source: str, variables: Mapping[str, Any], document: str) -> str:
         if "{{" not in source:
@@ -88,3 +92,8 @@ DIALECT = GoDialect()
 @hookimpl
 def ms_template_dialects(context: RenderContext) -> Iterable[GoDialect]:
     return [DIALECT]
+
+
+@hookimpl
+def ms_stages() -> Sequence[Stage]:
+    return [make_stage(DIALECT.recognises)]

@@ -266,7 +266,13 @@ def _get(mapping: Any, key: Any) -> Any:
 
 
 def _title(text: Any) -> str:
-    return " ".join(word[:1].upper() + word[1:] for word in strval(text).split(" "))
+    """strings.Title: upper-case each letter that follows a separator (not a letter, digit, _)."""
+    out, previous = [], " "
+    for char in strval(text):
+        separator = not (previous.isalnum() or previous == "_")
+        out.append(char.upper() if separator else char)
+        previous = char
+    return "".join(out)
 
 
 def _b64dec(text: Any) -> str:

@@ -109,7 +109,8 @@ class _Runner:
         mark = len(variables)
         for node in nodes:
             if isinstance(node, Text):
-                self.state.write(node.text, node.line)
+                if node.text:
+                    self.state.write(node.text, node.line)
             elif isinstance(node, Action):
                 value = self.pipeline(node.pipeline, dot, variables)
                 if not node.pipeline.variables:

@@ -8,7 +8,7 @@ this dialect does not run it, so it says so before rendering anything).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 LEFT, RIGHT = "{{", "}}"
 _TRIM_SPACE = " \t\r\n"
@@ -30,8 +30,9 @@ class GoTemplateError(Exception):
 
 @dataclass(frozen=True)
 class Text:
-    text: str
+    text: str  # after Go's trimming
     line: int
+    raw: str = ""  # before trimming (what the author wrote); kept for `msctl convert`
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class Branch:
     body: tuple[Node, ...]
     otherwise: tuple[Node, ...]
     line: int
+    chained: bool = False  # written `{{ else if }}` / `{{ else with }}` inside its parent
 
 
 @dataclass(frozen=True)
@@ -154,22 +156,23 @@ def split(source: str) -> list[Text | RawAction]:
     while True:
         start = source.find(LEFT, position)
         text = source[position:] if start < 0 else source[position:start]
+        raw = text
         if trim_next:
             text_line = line + text.count("\n") - text.lstrip(_TRIM_SPACE).count("\n")
             text = text.lstrip(_TRIM_SPACE)
         else:
             text_line = line
         if start < 0:
-            if text:
-                parts.append(Text(text, text_line))
+            if raw:
+                parts.append(Text(text, text_line, raw))
             return parts
         line += source.count("\n", position, start)
         inner = start + len(LEFT)
         if source.startswith("-", inner) and source[inner + 1 : inner + 2] in tuple(_TRIM_SPACE):
             text = text.rstrip(_TRIM_SPACE)
             inner += 2
-        if text:
-            parts.append(Text(text, text_line))
+        if raw:
+            parts.append(Text(text, text_line, raw))
         action_line = line
         tokens, end, trim_next, comment = _lex_action(source, inner, line)
         line += source.count("\n", start, end)
@@ -351,7 +354,8 @@ class Parser:
             if rest and rest[0].kind == "ident" and rest[0].text == keyword != "range":
                 # `else if` / `else with`: a nested branch that shares this one's {{end}}
                 del self.scope.variables[mark:]
-                otherwise = (self._branch(keyword, rest[1:], end_line, depth + 1),)
+                chained = self._branch(keyword, rest[1:], end_line, depth + 1)
+                otherwise = (replace(chained, chained=True),)
                 return Branch(keyword, pipeline, body, otherwise, line)
             if rest:
                 raise GoTemplateError(f"unexpected {rest[0].text!r} in else", end_line)
