@@ -183,6 +183,11 @@ def differences(
     mine = {identity(obj): normalise(obj) for obj in ours}
     theirs = {identity(obj): normalise(obj) for obj in original}
     found: list[Difference] = []
+    for ours_key, their_key in _renamed(mine, theirs):
+        # the same object under a name one side shortened differently: compare it as one
+        found.append(Difference(case, ours_key[0], ours_key[1], "metadata.name", ours_key[1],
+                                their_key[1]))  # fmt: skip
+        mine[their_key] = mine.pop(ours_key)
     for key in sorted(set(mine) | set(theirs)):
         kind, name = key
         if key not in theirs:
@@ -200,3 +205,22 @@ def differences(
                 continue  # the original printed no namespace (see the module docstring)
             found.append(Difference(case, kind, name, path, left, right))
     return found
+
+
+LONG_NAME = 63
+
+
+def _renamed(
+    mine: dict[tuple[str, str], Any], theirs: dict[tuple[str, str], Any]
+) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """Pairs (ours, original) of one kind, present on one side only, where the original's name is
+    the 63-character truncation and both start alike."""
+    pairs = []
+    only_theirs = [k for k in theirs if k not in mine and len(k[1]) >= LONG_NAME]
+    for key in [k for k in mine if k not in theirs]:
+        for other in only_theirs:
+            if other[0] == key[0] and key[1][:40] == other[1][:40]:
+                pairs.append((key, other))
+                only_theirs.remove(other)
+                break
+    return pairs
