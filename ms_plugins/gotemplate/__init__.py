@@ -18,6 +18,7 @@ from typing import Any
 
 from ms_engine import Reason, RenderContext, Stage, fail, hookimpl
 from ms_plugins.gotemplate.decoding import make_stage
+from ms_plugins.gotemplate.functions import function_names
 from ms_plugins.gotemplate.interpreter import TemplateCache
 from ms_plugins.gotemplate.syntax import GoTemplateError
 
@@ -32,10 +33,15 @@ ORIGINAL_STRING_VARIABLES = (
 """Names the original always defined (as strings) that a model source may not provide here."""
 
 _ACTION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_GO_CALLS = "|".join(
+    sorted(name for name in function_names(frozenset({"getPort"})) if name != "not")
+)
 _GO_ACTION = re.compile(
     r"(?:^|[\s(|])\.[A-Za-z_]"  # a field: `.HFModelName`, `(print .ModelPath)`
     r"|^-?\s*(?:end|else)\s*-?$"  # `{{ end }}`, `{{- else }}`
-    r"|\$[A-Za-z_]\w*\s*:?="  # `$x := ...`
+    r"|^-?\s*(?:if|range|with|define|template|block)\b(?!\()"  # never valid inside Jinja's {{ }}
+    r"|(?:^|[\s(|])\$"  # a variable: `$x`, `$`
+    rf"|(?:^|[(|])\s*(?:{_GO_CALLS})\s+[\"`$.(\w]"  # a call with Go's spacing: `default "x" .Y`
 )
 
 
@@ -56,7 +62,9 @@ class GoDialect:
         self.cache = TemplateCache(frozenset({"getPort"}))
 
     def recognises(self, source: str) -> bool:
-        """Go-only syntax in an action: a `.Field` operand, `{{ end }}`, `$x :=`."""
+        """Go-only syntax in an action: a `.Field` operand, `{{ end }}`, `{{ if`, a `$variable`,
+        a function called with spaces (`default "x" .Y`); `{{ "http" | getPort }}` alone is
+        Jinja2 as well, and renders the same in both."""
         return any(_GO_ACTION.search(action.strip()) for action in _ACTION.findall(source))
 
     def render(self, where: str, source: str, variables: Mapping[str, Any], document: str) -> str:

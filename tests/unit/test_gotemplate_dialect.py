@@ -131,3 +131,25 @@ def test_hook_ms_template_dialects_a_third_party_dialect_is_chosen_by_the_annota
     )
     result = render(model_service(), bc, ("shout", ShoutPlugin()))
     assert vllm(result)["args"] == ["DEMO"]
+
+
+@pytest.mark.parametrize(
+    ("source", "go"),
+    [
+        ("{{ .HFModelName }}", True),
+        ("{{- if .HFModelName }}x{{- end }}", True),
+        ('{{ default (print "/models/" .ModelPath) .HFModelName }}', True),
+        ('{{ default "x" "y" }}', True),
+        ("{{ $x := 1 }}", True),
+        ("{{ if true }}a{{ end }}", True),
+        ('{{ "http" | getPort }}', False),  # Jinja2 too, and renders the same
+        ('{{ getPort("http") }}', False),
+        ("{{ HFModelName | default('') }}", False),
+        ("{{ not x }}", False),
+        ("{{ range(3) | list }}", False),
+        ("{{ x if y else z }}", False),
+        ("plain text", False),
+    ],
+)
+def test_go_templates_are_recognised_and_jinja_is_not(source, go):
+    assert gotemplate.DIALECT.recognises(source) is go
