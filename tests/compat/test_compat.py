@@ -198,3 +198,13 @@ def test_anticipated_differences_apply_only_where_the_model_service_asks(differe
 )
 def test_any_other_difference_is_unexplained(difference):
     assert explain(difference, MS) is None
+
+
+def test_missing_data_fails_in_ci_and_skips_elsewhere(monkeypatch, tmp_path):
+    monkeypatch.setenv("MODELSERVICE_COMPAT_DIR", str(tmp_path))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="compatibility data not found"):
+        require_data()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        require_data()
