@@ -23,6 +23,7 @@ from ms_engine.problems import (
     fail,
 )
 from ms_engine.templating import TemplateEngine
+from ms_engine.typed_decoding import DECODING_ANNOTATION, TYPED
 
 DIALECT_ANNOTATION = "modelservice.llm-d.ai/template-dialect"
 DEFAULT_DIALECT = "jinja"
@@ -40,6 +41,24 @@ class TemplateDialect(Protocol):
     def render(self, where: str, source: str, variables: Mapping[str, Any], document: str) -> str:
         """Render `source`; failures are RenderErrors naming `where` and the line."""
         ...
+
+
+def typed_decoding(context: RenderContext) -> bool:
+    """Whether BaseConfig objects are read into Kubernetes types, as the original controller read
+    them: the annotation `modelservice.llm-d.ai/decoding: typed|plain`, else the dialect's
+    optional `typed_decoding` attribute (the `go` dialect sets it)."""
+    stated = (
+        context.base_config.annotations.get(DECODING_ANNOTATION) if context.base_config else None
+    )
+    if stated is not None:
+        if stated not in (TYPED, "plain"):
+            raise fail(
+                f"must be {TYPED} or plain (got {stated!r})",
+                f"metadata.annotations[{DECODING_ANNOTATION}]",
+                reason=Reason.INVALID_BASE_CONFIG,
+            )
+        return stated == TYPED
+    return bool(getattr(for_base_config(context), "typed_decoding", False))
 
 
 class JinjaDialect:

@@ -17,6 +17,7 @@ from ms_engine.names import sanitize
 from ms_engine.problems import BASECONFIG, MODELSERVICE, PluginError, Reason, fail
 from ms_engine.stage import Stage
 from ms_engine.templating import PORTS_VARIABLE, parse_yaml
+from ms_engine.typed_decoding import decode_typed, original_api_version
 
 ROLE_SECTIONS = ("decode", "prefill", "endpoint_picker")
 _WIRE_NAME = {"decode": "decode", "prefill": "prefill", "endpoint_picker": "endpointPicker"}
@@ -143,6 +144,7 @@ def render_documents(context: RenderContext) -> dict[str, Any]:
     base_config = context.base_config
     if base_config is None:
         return documents
+    typed = dialects.typed_decoding(context)
     for key in KNOWN_KEYS:
         source = base_config.templates.get(key)
         if source is None:
@@ -151,6 +153,8 @@ def render_documents(context: RenderContext) -> dict[str, Any]:
         parsed = parse_yaml(key, text)
         if parsed is None:
             continue
+        if typed:
+            original_api_version(key, parsed)
         if key in LIST_KEYS:
             items = parsed if isinstance(parsed, list) else [parsed]
             documents[key] = [
@@ -158,6 +162,12 @@ def render_documents(context: RenderContext) -> dict[str, Any]:
             ]
         else:
             documents[key] = _typed(key, key, parsed)
+    if typed:  # read as the original controller read them
+        for key, value in documents.items():
+            for index, document in enumerate(value if isinstance(value, list) else [value]):
+                where = f"{key}[{index}]" if isinstance(value, list) else key
+                for problem in decode_typed(where, document):
+                    context.warn(problem)
     return documents
 
 

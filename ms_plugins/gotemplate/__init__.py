@@ -13,11 +13,10 @@ non-Hugging Face source, as it was there; an unknown field is an error, as it wa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ms_engine import Reason, RenderContext, Stage, fail, hookimpl
-from ms_plugins.gotemplate.decoding import make_stage
+from ms_engine import Reason, RenderContext, fail, hookimpl
 from ms_plugins.gotemplate.functions import function_names
 from ms_plugins.gotemplate.interpreter import TemplateCache
 from ms_plugins.gotemplate.syntax import GoTemplateError
@@ -57,6 +56,8 @@ def _get_port(ports: Mapping[str, int]) -> Any:
 
 class GoDialect:
     name = NAME
+    typed_decoding = True
+    """Objects are read as the original read them: into Go structs (ms_engine.typed_decoding)."""
 
     def __init__(self) -> None:
         self.cache = TemplateCache(frozenset({"getPort"}))
@@ -100,8 +101,3 @@ DIALECT = GoDialect()
 @hookimpl
 def ms_template_dialects(context: RenderContext) -> Iterable[GoDialect]:
     return [DIALECT]
-
-
-@hookimpl
-def ms_stages() -> Sequence[Stage]:
-    return [make_stage(DIALECT.recognises)]

@@ -3,8 +3,8 @@
 A Go-dialect BaseConfig (stated by its annotation, or recognised) gets every data value
 translated and the annotation `modelservice.llm-d.ai/template-dialect: jinja`; a ModelService gets
 its Go-template container args translated. Anything else is returned unchanged. A converted
-BaseConfig is also marked `modelservice.llm-d.ai/converted-from: go`, so its env values are still
-read as the original read them (strings; see decoding.py).
+BaseConfig is also marked `modelservice.llm-d.ai/decoding: typed`, so its objects are still read as
+the original read them (ms_engine.typed_decoding: unknown fields dropped, env values strings).
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ms_plugins.gotemplate import DIALECT, NAME
-from ms_plugins.gotemplate.decoding import CONVERTED_ANNOTATION, DIALECT_ANNOTATION, go_string
 from ms_plugins.gotemplate.jinja import to_jinja
 from ms_plugins.gotemplate.syntax import GoTemplateError
+
+DIALECT_ANNOTATION = "modelservice.llm-d.ai/template-dialect"
+DECODING_ANNOTATION = "modelservice.llm-d.ai/decoding"
 
 _ROLE_SECTIONS = ("decode", "prefill", "endpointPicker")
 
@@ -70,7 +72,7 @@ def _convert_base_config(document: dict[str, Any]) -> dict[str, Any]:
     metadata = converted.setdefault("metadata", {})
     annotations = metadata.get("annotations") or {}
     annotations[DIALECT_ANNOTATION] = "jinja"
-    annotations[CONVERTED_ANNOTATION] = NAME
+    annotations[DECODING_ANNOTATION] = "typed"  # still read as the original read it
     metadata["annotations"] = annotations
     return converted
 
@@ -87,7 +89,7 @@ def _convert_model_service(document: dict[str, Any]) -> dict[str, Any]:
                 if not args or not any(DIALECT.recognises(str(arg)) for arg in args):
                     continue
                 container["args"] = [
-                    _translate(f"spec.{section}.{list_name}[{index}].args[{n}]", go_string(arg))
+                    _translate(f"spec.{section}.{list_name}[{index}].args[{n}]", str(arg))
                     for n, arg in enumerate(args)
                 ]
                 changed = True

@@ -156,7 +156,7 @@ def test_stage_workload_prints_objects_so_far_then_documents_on_their_way():
 
 def test_stage_with_an_unknown_name_is_a_usage_error():
     result = msctl("stage", "deploy", *PD)
-    assert result.exit_code == 2 and "stages: template, go-typed-values, merge" in result.stderr
+    assert result.exit_code == 2 and "stages: template, merge, model-source" in result.stderr
 
 
 def test_plugins_lists_stages_in_order_and_plugins_with_hooks():
@@ -164,7 +164,6 @@ def test_plugins_lists_stages_in_order_and_plugins_with_hooks():
     listing = json.loads(result.stdout)
     assert [s["name"] for s in listing["stages"]] == [
         "template",
-        "go-typed-values",
         "merge",
         "model-source",
         "workload",

@@ -123,7 +123,7 @@ def test_msctl_convert_rewrites_and_marks_the_base_config(tmp_path):
     (converted,) = yaml.safe_load_all(result.stdout)
     assert converted["metadata"]["annotations"] == {
         "modelservice.llm-d.ai/template-dialect": "jinja",
-        "modelservice.llm-d.ai/converted-from": "go",
+        "modelservice.llm-d.ai/decoding": "typed",
     }
     assert '{{ (HFModelName | default("")) }}' in converted["data"]["decodeDeployment"]
 
