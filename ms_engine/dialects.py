@@ -157,8 +157,9 @@ def _recognised(
             what = "BaseConfig templates" if document == BASECONFIG else "container args"
             context.warn(
                 Problem(
-                    f"{what} read as {name} templates (they use `{{{{ .`); say so with the "
-                    f"BaseConfig annotation `{DIALECT_ANNOTATION}: {name}`, or run `msctl convert`",
+                    f"{what} read as {name} templates (they use its syntax, such as "
+                    f"`{{{{ .Field }}}}`); say so with the BaseConfig annotation "
+                    f"`{DIALECT_ANNOTATION}: {name}`, or run `msctl convert`",
                     "metadata.annotations" if document == BASECONFIG else "spec",
                     severity=Severity.WARNING,
                     reason=Reason.TEMPLATE_ERROR,
