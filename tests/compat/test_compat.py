@@ -79,8 +79,10 @@ def test_go_template_base_configs_render_unchanged_with_a_dialect_warning(case):
     require_data()
     _, stderr = msctl_render(case)
     if not DIALECT.recognises(case.base_config.read_text()):
-        pytest.skip("no Go-only syntax in this BaseConfig (getPort alone is Jinja2 too)")
-    assert "read as go templates" in stderr
+        # no Go-only syntax (`{{ "http" | getPort }}` alone is Jinja2 too): read as Jinja2, quietly
+        assert "BaseConfig templates read as go" not in stderr
+        return
+    assert "BaseConfig templates read as go templates" in stderr
     assert "modelservice.llm-d.ai/template-dialect: go" in stderr
 
 
