@@ -136,14 +136,14 @@ load_yaml = yamlio.load
 """YAML as Kubernetes reads it (see ms_engine.yamlio); raises yamlio.YAMLInputError."""
 
 
-def parse_yaml(where: str, text: str) -> Any:
+def parse_yaml(where: str, text: str, *, repeated_keys: list[tuple[str, int]] | None = None) -> Any:
     """Parse rendered text as YAML; an error names `where` and the rendered line.
 
     When `where` is a BaseConfig key, the object (each object, for `configMaps`) must also have
     the shape the stages read (ms_engine.fragments), so a wrong type is an error naming the key
     and path rather than a failure inside a stage."""
     try:
-        parsed = yamlio.load(text)
+        parsed = yamlio.load(text, repeated_keys=repeated_keys)
     except yamlio.YAMLInputError as error:
         raise fail(
             f"rendered YAML is invalid: {error.message}",

@@ -69,6 +69,13 @@ def _refuse(node: Node, message: str) -> ConstructorError:
 
 class _Loader(_Base):  # type: ignore[misc]
     needs_walk = True
+    repeated: list[tuple[str, int]] | None = None
+    """None: a repeated key is an error. A list: the last one counts and each is recorded."""
+
+    def _repeated(self, key_node: Node, key: str) -> None:
+        if self.repeated is None:
+            raise _refuse(key_node, f"key {key!r} appears twice in one mapping")
+        self.repeated.append((key, key_node.start_mark.line + 1))
 
     def construct_document(self, node: Node) -> Any:
         if self.needs_walk:
@@ -87,7 +94,7 @@ class _Loader(_Base):  # type: ignore[misc]
             if type(key) is not str:
                 key = _json_key(key_node, key)
             if key in mapping:
-                raise _refuse(key_node, f"key {key!r} appears twice in one mapping")
+                self._repeated(key_node, key)
             mapping[key] = construct(value_node, deep=deep)
         return mapping
 
@@ -103,7 +110,7 @@ class _Loader(_Base):  # type: ignore[misc]
                 key = _json_key(key_node, key)
             if id(key_node) in explicit:
                 if key in written:
-                    raise _refuse(key_node, f"key {key!r} appears twice in one mapping")
+                    self._repeated(key_node, key)
                 written.add(key)
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
@@ -216,9 +223,10 @@ def _needs_walk(text: str) -> bool:
     return run <= 0 or re.search(f"(?m)^[ \t?:-]{{{run},}}", text) is not None
 
 
-def _single(text: str) -> Any:
+def _single(text: str, repeated: list[tuple[str, int]] | None = None) -> Any:
     loader = _Loader(text)
     loader.needs_walk = _needs_walk(text)
+    loader.repeated = repeated
     try:
         return loader.get_single_data()
     finally:
@@ -237,9 +245,14 @@ def _every(text: str) -> list[Any]:
         loader.dispose()
 
 
-def load(text: str) -> Any:
-    """One YAML document (None when empty); raises YAMLInputError."""
-    return _translated(_single, text)
+def load(text: str, *, repeated_keys: list[tuple[str, int]] | None = None) -> Any:
+    """One YAML document (None when empty); raises YAMLInputError.
+
+    `repeated_keys`: a list to read repeated keys leniently into (the last one counts, each is
+    recorded as (key, line)), for BaseConfigs written for the original controller, whose YAML
+    reader let the last one win; without it a repeated key is an error.
+    """
+    return _translated(lambda text: _single(text, repeated_keys), text)
 
 
 def load_all(text: str) -> list[Any]:

@@ -150,7 +150,19 @@ def render_documents(context: RenderContext) -> dict[str, Any]:
         if source is None:
             continue
         text = dialects.for_base_config(context).render(key, source, context.variables, BASECONFIG)
-        parsed = parse_yaml(key, text)
+        # Read as the original read it (typed): a repeated key is a warning, the last one counts.
+        repeated: list[tuple[str, int]] | None = [] if typed else None
+        parsed = parse_yaml(key, text, repeated_keys=repeated)
+        for name, line in repeated or ():
+            context.warn(
+                fail(
+                    f"key {name!r} appears twice in one mapping; the last one counts, as the "
+                    "original controller read it",
+                    key,
+                    line=line,
+                    reason=Reason.INVALID_BASE_CONFIG,
+                ).problem
+            )
         if parsed is None:
             continue
         if typed:

@@ -153,3 +153,24 @@ def test_hook_ms_template_dialects_a_third_party_dialect_is_chosen_by_the_annota
 )
 def test_go_templates_are_recognised_and_jinja_is_not(source, go):
     assert gotemplate.DIALECT.recognises(source) is go
+
+
+REPEATED = GO_DECODE.replace(
+    "      - name: vllm\n", "      - name: vllm\n        image: a:1\n        image: b:2\n"
+)
+
+
+def test_a_repeated_key_is_read_as_the_original_read_it_in_go_and_refused_in_jinja():
+    result = render(model_service(), stated(base_config(decodeDeployment=REPEATED)))
+    assert vllm(result)["image"] == "b:2"  # the last one counts, as in the original
+    assert any(
+        "'image' appears twice" in str(w) and "last one counts" in str(w) for w in result.warnings
+    )
+    jinja = REPEATED.replace('{{ default (print "/models/" .ModelPath) .HFModelName }}', "m")
+    jinja = (
+        jinja.replace('{{ "http" | getPort }}', "8000")
+        .replace("{{- if .HFModelName }}", "")
+        .replace("{{- end }}", "")
+    )
+    with pytest.raises(RenderError, match="'image' appears twice in one mapping"):
+        render(model_service(), stated(base_config(decodeDeployment=jinja), "jinja"))
