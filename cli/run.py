@@ -149,18 +149,15 @@ def _option(*names: str, **kwargs: Any) -> Any:
 )
 def run(**flags: Any) -> None:
     """Run the controller: keep every ModelService reconciled until SIGTERM or Ctrl-C."""
+    from cli.render import render_options_from
     from ms_controller.logs import configure
     from ms_controller.manager import Manager, ManagerOptions
-    from ms_engine import RenderOptions
 
     configure(flags["log_format"])
-    split = lambda value: tuple(p.strip() for p in (value or "").split(",") if p.strip())  # noqa: E731
+    render = render_options_from(
+        None, flags["pd_pull_secrets"], flags["epp_pull_secrets"], flags["epp_cluster_role"]
+    )
     try:
-        render = RenderOptions(
-            pd_pull_secrets=split(flags["pd_pull_secrets"]),
-            epp_pull_secrets=split(flags["epp_pull_secrets"]),
-            epp_cluster_role=flags["epp_cluster_role"] or None,
-        )
         options = ManagerOptions(
             kubeconfig=flags["kubeconfig"],
             context=flags["kube_context"],

@@ -121,9 +121,10 @@ def _profiles(text: str) -> list[str] | None:
         return None
     if not isinstance(parsed, dict) or parsed.get("kind") != "EndpointPickerConfig":
         return None
-    return [
-        str(p.get("name")) for p in parsed.get("schedulingProfiles") or [] if isinstance(p, dict)
-    ]
+    profiles = parsed.get("schedulingProfiles")
+    if not isinstance(profiles, list):
+        return []  # no list of profiles is no prefill profile
+    return [str(p.get("name")) for p in profiles if isinstance(p, dict)]
 
 
 def endpoint_picker_configs(

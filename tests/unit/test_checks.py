@@ -131,3 +131,14 @@ def test_a_picker_without_any_config_has_no_prefill_profile(render):
         "has no 'prefill' scheduling profile" in w
         for w in warnings_of(render, sample("pd-nixl"), bc)
     )
+
+
+def test_a_picker_config_whose_profiles_are_not_a_list_has_no_prefill_profile(render):
+    bc = preset("pd-nixl")
+    config_maps = bc["data"]["configMaps"]
+    start = config_maps.index("schedulingProfiles:")
+    bc["data"]["configMaps"] = config_maps[:start] + "schedulingProfiles: 5\n"
+    assert any(
+        "has no 'prefill' scheduling profile" in w
+        for w in warnings_of(render, sample("pd-nixl"), bc)
+    )
