@@ -228,6 +228,10 @@ class _Pass:
             and desired.component in DECOUPLED_COMPONENTS
         )
         steady = copy.deepcopy(body)
+        if live is not None:
+            kept = _kept_selector(steady, live)
+            if kept:
+                outcome.message = kept
         initial_replicas = steady.get("spec", {}).pop("replicas", None) if decoupled else None
         digest = applied_hash(steady)
         steady["metadata"].setdefault("annotations", {})[APPLIED_HASH] = digest
@@ -239,7 +243,7 @@ class _Pass:
             outcome.action, outcome.live = Action.UNCHANGED, _without_bookkeeping(live)
             return
         if live is not None:
-            outcome.message = drift or ""
+            outcome.message = "; ".join(m for m in (outcome.message, drift) if m)
 
         to_apply = steady
         if live is None and decoupled and initial_replicas is not None:
@@ -362,3 +366,28 @@ def run(context: RenderContext) -> None:
 
 
 STAGE = Stage("apply", run, description="server-side apply and prune (needs a cluster)")
+
+
+IMMUTABLE_SELECTOR_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
+
+
+def _kept_selector(body: dict[str, Any], live: dict[str, Any]) -> str | None:
+    """Keep the selector a workload was created with when ours differs but still matches its pods.
+
+    A Deployment's selector cannot change. One created by the original controller (or by an
+    older version of this one) selects without `llm-d.ai/modelservice`; applying the new selector
+    would fail with 422 on every reconcile. Its old selector still matches the pods we render, so
+    it is kept (and said); a selector that would not match them is left to fail, loudly.
+    """
+    if body.get("kind") not in IMMUTABLE_SELECTOR_KINDS:
+        return None
+    spec = body.get("spec") or {}
+    live_selector = (live.get("spec") or {}).get("selector")
+    if not isinstance(live_selector, dict) or live_selector == spec.get("selector"):
+        return None
+    pod_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    match_labels = live_selector.get("matchLabels") or {}
+    if live_selector.get("matchExpressions") or not match_labels.items() <= pod_labels.items():
+        return None
+    spec["selector"] = copy.deepcopy(live_selector)
+    return "kept the selector it was created with (a workload's selector cannot change)"

@@ -22,6 +22,7 @@ from kubernetes.client.exceptions import ApiException
 from ms_controller.kube import KubeCluster
 from ms_controller.reconcile import ReconcileResult, reconcile
 from ms_engine import Renderer
+from ms_engine.stages.apply import Action
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
@@ -563,3 +564,27 @@ def test_strict_turns_wiring_warnings_into_a_failed_reconcile_that_applies_nothi
     relaxed = env.reconcile()
     assert relaxed.condition("Reconciled")["status"] == "True"
     assert any("7000" in warning for warning in relaxed.warnings)
+
+
+def test_a_deployment_the_original_created_keeps_its_selector_and_is_taken_over(env: Env):
+    """The original selected without llm-d.ai/modelservice; a selector cannot change, so ours
+    keeps the one the Deployment has, rather than failing every reconcile with 422."""
+    created = env.create(sim(), preset("sim"))
+    ours = {o.component: o.body for o in env.renderer.render(created, preset("sim")).objects}
+    old = copy.deepcopy(ours["decodeDeployment"])
+    original = {"llm-d.ai/inferenceServing": "true", "llm-d.ai/model": "random-sim-model",
+                "llm-d.ai/role": "decode"}  # fmt: skip
+    old["spec"]["selector"] = {"matchLabels": original}
+    old["spec"]["template"]["metadata"]["labels"] = dict(original)
+    env.kube.apply(old, field_manager="llm-d-modelservice")  # as the original's manager wrote it
+    result = env.reconcile()
+    assert result.condition("Reconciled")["status"] == "True", result.conditions
+    decode = next(c for c in result.report.children if c.component == "decodeDeployment")
+    assert decode.action.value == "configured" and "kept the selector" in decode.message
+    live = env.get("apps/v1", "Deployment", "sim-pd-decode")
+    assert live["spec"]["selector"] == {"matchLabels": original}
+    assert live["spec"]["template"]["metadata"]["labels"]["llm-d.ai/modelservice"] == "sim-pd"
+    second = env.reconcile()  # and it settles: nothing to write next time
+    assert {c.component: c.action for c in second.report.children}["decodeDeployment"] == (
+        Action.UNCHANGED
+    )
