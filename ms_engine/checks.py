@@ -5,6 +5,7 @@ Each check reads the finished render and returns warnings naming the object and 
 
 from __future__ import annotations
 
+import functools
 import shlex
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -113,8 +114,12 @@ def check_target_ports(context: RenderContext) -> Iterable[Problem]:
                 )
 
 
-def _profiles(text: str) -> list[str] | None:
-    """Scheduling profile names of an EndpointPickerConfig text, or None if it is not one."""
+@functools.lru_cache(maxsize=256)
+def _profiles(text: str) -> tuple[str, ...] | None:
+    """Scheduling profile names of an EndpointPickerConfig text, or None if it is not one.
+
+    Cached by text: a preset's picker config is the same for every ModelService using it, and
+    parsing it again was a tenth of a render."""
     try:
         parsed = load_yaml(text)
     except yaml.YAMLError:
@@ -123,18 +128,18 @@ def _profiles(text: str) -> list[str] | None:
         return None
     profiles = parsed.get("schedulingProfiles")
     if not isinstance(profiles, list):
-        return []  # no list of profiles is no prefill profile
-    return [str(p.get("name")) for p in profiles if isinstance(p, dict)]
+        return ()  # no list of profiles is no prefill profile
+    return tuple(str(p.get("name")) for p in profiles if isinstance(p, dict))
 
 
 def endpoint_picker_configs(
     context: RenderContext, epp: dict[str, Any]
-) -> tuple[list[list[str]], bool]:
+) -> tuple[list[tuple[str, ...]], bool]:
     """Profiles of every EndpointPickerConfig the picker can see: inline (`--config-text`) or in a
     rendered ConfigMap its pod mounts (or, when it mounts none, any rendered one); and whether it
     also mounts ConfigMaps this render cannot see."""
     spec = pod_spec(epp)
-    found: list[list[str]] = []
+    found: list[tuple[str, ...]] = []
     for container in spec.get("containers") or []:
         text = flag_value([str(a) for a in container.get("args") or []], "--config-text")
         profiles = _profiles(text) if text else None
