@@ -9,6 +9,7 @@ COPY ms_engine ms_engine
 COPY ms_controller ms_controller
 COPY ms_plugins ms_plugins
 COPY cli cli
+COPY ms_devcluster ms_devcluster
 COPY deploy/presets deploy/presets
 RUN python -m venv /opt/modelservice \
     && /opt/modelservice/bin/pip install --no-cache-dir . \

@@ -30,7 +30,8 @@ unit: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy ms_engine ms_controller
+	$(BIN)/mypy ms_engine ms_controller cli ms_plugins ms_devcluster
+	$(BIN)/lint-imports
 
 crd: setup
 	$(BIN)/msctl crd > deploy/crds/llm-d.ai_modelservices.yaml
@@ -45,6 +46,7 @@ schemas: setup
 
 bench: setup
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/cli.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

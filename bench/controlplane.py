@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ms_engine.devcluster import ControlPlane, find_binaries
+from ms_devcluster import ControlPlane, find_binaries
 
 TARGETS = {"apiserver": 15.0, "whole plane": 30.0}
 

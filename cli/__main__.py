@@ -1,5 +1,5 @@
-"""`python -m cli` runs msctl."""
+"""`python -m ms_cli` runs msctl."""
 
-from cli.main import run
+from .main import run
 
 run()

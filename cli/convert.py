@@ -7,9 +7,10 @@ from typing import Any
 import click
 import yaml
 
-from cli.errors import CliError
-from cli.inputs import read_documents
 from ms_plugins.gotemplate.migrate import Untranslatable, convert_document
+
+from .errors import CliError
+from .inputs import read_documents
 
 
 class _BlockDumper(yaml.SafeDumper):

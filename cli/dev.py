@@ -11,13 +11,11 @@ to `$MS_DEVCLUSTER_DIR`, else `<tmp>/modelservice-devcluster-<uid>`.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import IO, Any
 
 import click
 
-from ms_engine.devcluster import (
+from ms_devcluster import (
     ControlPlane,
     DevClusterError,
     GpuNodes,
@@ -25,12 +23,7 @@ from ms_engine.devcluster import (
     down,
 )
 
-
-class CliError(click.ClickException):
-    """A user-facing failure: one line `error: ...` on stderr, exit code 1."""
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"error: {self.format_message()}", file=file or sys.stderr)
+from .errors import CliError
 
 
 def _one_line(exc: DevClusterError) -> CliError:

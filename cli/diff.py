@@ -14,9 +14,9 @@ from typing import Any
 import click
 import yaml
 
-from cli.app import App, pass_app
-from cli.errors import CliError
-from cli.reconcile import cluster_options, connect
+from .app import App, pass_app
+from .errors import CliError
+from .reconcile import cluster_options, connect
 
 VOLATILE = ("managedFields", "resourceVersion", "generation")
 """Metadata a dry run changes without meaning anything."""
@@ -73,7 +73,7 @@ def diff(
     kube, default_namespace = connect(kubeconfig, kube_context, dry_run=True)
     try:
         if model_service_path is not None:
-            from cli.render import Inputs
+            from .render import Inputs
 
             inputs = Inputs(model_service_path, base_config_path)
             from_file = inputs.model_service()

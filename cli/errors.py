@@ -6,11 +6,13 @@ from typing import IO, Any
 
 import click
 
-from ms_engine.problems import one_line
-
 
 class CliError(click.ClickException):
+    """A user-facing failure of any command (render, dev, ...)."""
+
     exit_code = 1
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"error: {one_line(self.format_message())}", err=True)
+        from ms_engine.problems import one_line  # here: `--help` must not load the engine
+
+        click.echo(f"error: {one_line(self.format_message())}", file=file, err=True)

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cli.errors import CliError
 from ms_engine import yamlio
+
+from .errors import CliError
 
 
 @dataclass(frozen=True)

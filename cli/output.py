@@ -1,4 +1,4 @@
-"""Printing objects: multi-document YAML or one JSON array."""
+"""Printing objects: multi-document YAML, or JSON as a `v1` `List` that `kubectl apply -f` takes."""
 
 from __future__ import annotations
 
@@ -31,15 +31,28 @@ _Dumper.add_representer(str, _string)
 
 
 FORMATS = ("yaml", "json")
+_YAML_STYLE: dict[str, Any] = {"sort_keys": False, "default_flow_style": False}
 
 
-def dump(objects: list[dict[str, Any]], output: str) -> str:
+def as_list(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The objects as one `v1` `List`: what `kubectl get -o json` prints, `kubectl apply` reads."""
+    return {"apiVersion": "v1", "kind": "List", "items": objects}
+
+
+def dump(objects: list[dict[str, Any]], output: str, labels: list[str] | None = None) -> str:
+    """`labels` (YAML only): a comment above each document, saying where it comes from."""
     if output == "json":
-        return json.dumps(objects, indent=2) + "\n"
-    return yaml.dump_all(
-        objects, Dumper=_Dumper, sort_keys=False, default_flow_style=False, explicit_start=True
+        return json.dumps(as_list(objects), indent=2) + "\n"
+    if labels is None:
+        text: str = yaml.dump_all(objects, Dumper=_Dumper, explicit_start=True, **_YAML_STYLE)
+        return text
+    return "".join(
+        f"---\n# {label}\n" + yaml.dump(body, Dumper=_Dumper, **_YAML_STYLE)
+        for body, label in zip(objects, labels, strict=True)
     )
 
 
-def echo_objects(objects: list[dict[str, Any]], output: str) -> None:
-    click.echo(dump(objects, output), nl=False)
+def echo_objects(
+    objects: list[dict[str, Any]], output: str, labels: list[str] | None = None
+) -> None:
+    click.echo(dump(objects, output, labels), nl=False)

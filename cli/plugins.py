@@ -7,16 +7,17 @@ import json
 
 import click
 
-from cli.app import App, pass_app
-from ms_engine import ModelScheme
-from ms_engine.plugins import plugin_hooks
+from .app import App, pass_app
 
 
 @click.command()
 @click.option("-o", "--output", type=click.Choice(("text", "json")), default="text")
 @pass_app
-def plugins(app: App, output: str) -> None:
+def plugins(app: App, /, output: str) -> None:
     """List the pipeline's stages in order and the loaded plugins with their hooks."""
+    from ms_engine import ModelScheme
+    from ms_engine.plugins import plugin_hooks
+
     pipeline = app.renderer.pipeline
     manager = app.renderer.manager
     schemes = {

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from cli.app import App, pass_app
-from cli.errors import CliError
+from .app import App, pass_app
+from .errors import CliError
 
 
 def cluster_options(function: Any) -> Any:
@@ -46,10 +46,10 @@ def connect(kubeconfig: str | None, kube_context: str | None, *, dry_run: bool =
         raise CliError(f"cannot load the kubeconfig: {detail}") from None
     namespace = "default"
     try:
-        _, active = config.list_kube_config_contexts(config_file=kubeconfig)
+        _, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
         chosen = active
         if kube_context:
-            contexts, _ = config.list_kube_config_contexts(config_file=kubeconfig)
+            contexts, _ = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
             chosen = next((c for c in contexts if c["name"] == kube_context), active)
         namespace = (chosen.get("context") or {}).get("namespace") or "default"
     except (config.ConfigException, OSError, yaml.YAMLError):

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
-from cli.errors import CliError
+from .errors import CliError
 
 ENV = "MODELSERVICE"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _option(*names: str, **kwargs: Any) -> Any:
+def _option(*names: str, **kwargs: Any) -> Callable[[F], F]:
     flag = next(n for n in names if n.startswith("--"))
     envvar = f"{ENV}_{flag[2:].upper().replace('-', '_')}"
     return click.option(*names, envvar=envvar, show_envvar=True, **kwargs)
@@ -149,9 +151,10 @@ def _option(*names: str, **kwargs: Any) -> Any:
 )
 def run(**flags: Any) -> None:
     """Run the controller: keep every ModelService reconciled until SIGTERM or Ctrl-C."""
-    from cli.render import render_options_from
     from ms_controller.logs import configure
     from ms_controller.manager import Manager, ManagerOptions
+
+    from .render import render_options_from
 
     configure(flags["log_format"])
     render = render_options_from(

@@ -44,8 +44,17 @@ def bounded(name: str) -> str:
 
 
 def child_name(model_service: str, suffix: str) -> str:
-    """`<ms>-<suffix>`, bounded: `llama-decode`, `llama-epp-service`, ..."""
-    return bounded(f"{model_service}-{suffix}")
+    """`<ms>-<suffix>`: `llama-decode`, `llama-epp-service`, ... When that is longer than 63
+    characters, the ModelService part is cut, so the suffix that tells the children apart stays:
+    `<ms, cut>-<suffix>-<8-hex hash of the whole>`."""
+    whole = f"{model_service}-{suffix}"
+    cleaned = _DISALLOWED.sub("-", whole.strip().lower()).strip("-._")
+    if len(cleaned) <= MAX_NAME:
+        return cleaned
+    digest = hashlib.sha256(whole.encode()).hexdigest()[:8]
+    tail = f"-{sanitize(suffix)}-{digest}"
+    head = _DISALLOWED.sub("-", model_service.strip().lower()).strip("-._")
+    return f"{head[: MAX_NAME - len(tail)].rstrip('-._')}{tail}"
 
 
 class ChildNames:

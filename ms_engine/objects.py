@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # What others depend on goes first: identities and config before workloads, then what routes to
-# the workloads. Kinds not listed go last, in the order they were added.
+# the workloads. Kinds not listed go last, together. Within a rank, objects sort by name, so the
+# order never depends on which stage or plugin added an object first.
 APPLY_ORDER: tuple[str, ...] = (
     "Namespace",
     "CustomResourceDefinition",
@@ -94,7 +95,7 @@ class ObjectSet:
         return [o.body for o in self._by_component.values() if o.body.get("kind") == kind]
 
     def in_apply_order(self) -> list[DesiredObject]:
-        """Dependencies first (see APPLY_ORDER); stable within a kind."""
+        """Dependencies first (see APPLY_ORDER), then by name."""
         items = list(self._by_component.values())
         return sorted(
             items,

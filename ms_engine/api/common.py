@@ -46,13 +46,19 @@ FreeForm = Annotated[
 
 
 class ApiModel(BaseModel):
-    """Base of every spec model: camelCase on the wire, unknown fields rejected (typos)."""
+    """Base of every spec model: camelCase on the wire, unknown fields rejected (typos).
+
+    `defer_build`: a model's validator is built on first use, once, inside the model that uses
+    it, and models a command never uses (the status, for a render) are never built: this is a
+    good part of `msctl render`'s start-up time.
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         extra="forbid",
         frozen=True,
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, Any]:

@@ -34,7 +34,7 @@ ContainerName = Annotated[str, StringConstraints(min_length=1, max_length=63, pa
 class ObjectMeta(BaseModel):
     """The metadata we read; everything else the API server keeps is passed through."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)]
     namespace: Annotated[str, StringConstraints(max_length=63, pattern=DNS_LABEL)] | None = None

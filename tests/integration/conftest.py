@@ -1,6 +1,6 @@
 """Fixtures for integration tests against a real API server.
 
-- `control_plane` (session): a local plane from `ms_engine.devcluster` with etcd, kube-apiserver,
+- `control_plane` (session): a local plane from `ms_devcluster` with etcd, kube-apiserver,
   kube-controller-manager, kube-scheduler and KWOK keeping fake GPU nodes Ready. It yields a
   `ControlPlane` (`.kubeconfig`, `.server`, `.kubernetes_version`, `.records`) and always stops
   every process it started, also when tests fail or the run is interrupted.
@@ -27,7 +27,7 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from ms_engine.devcluster import (
+from ms_devcluster import (
     Binaries,
     BinariesNotFoundError,
     ControlPlane,

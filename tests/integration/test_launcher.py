@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ms_engine.devcluster import (
+from ms_devcluster import (
     BIN_ENV,
     Binaries,
     BinariesNotFoundError,
@@ -19,11 +19,11 @@ from ms_engine.devcluster import (
     docker_engine_available,
     find_binaries,
 )
-from ms_engine.devcluster._process import ProcessRecord, is_alive
+from ms_devcluster._process import ProcessRecord, is_alive
 
 pytestmark = pytest.mark.integration
 
-MSCTL = [sys.executable, "-c", "from cli.main import main; main()"]
+MSCTL = [sys.executable, "-c", "from ms_cli.main import main; main()"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -421,7 +421,7 @@ def test_msctl_reconcile_dry_run_writes_nothing_then_reconciles(
 ):
     from click.testing import CliRunner
 
-    from cli.main import main
+    from ms_cli.main import main
 
     env.create(sim(), preset("sim"))
     args = [
@@ -452,7 +452,7 @@ def test_msctl_diff_shows_what_a_reconcile_would_change(
 ):
     from click.testing import CliRunner
 
-    from cli.main import main
+    from ms_cli.main import main
 
     env.create(sim(), preset("sim"))
     where = ["-n", env.namespace, "--kubeconfig", str(control_plane.kubeconfig)]

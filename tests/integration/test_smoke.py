@@ -16,7 +16,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from ms_engine.devcluster import GPU_PRODUCT_LABEL, GPU_RESOURCE, ControlPlane, K3sCluster
+from ms_devcluster import GPU_PRODUCT_LABEL, GPU_RESOURCE, ControlPlane, K3sCluster
 
 pytestmark = pytest.mark.integration
 

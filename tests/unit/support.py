@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,10 @@ args = st.builds(
     st.lists(st.sampled_from(["serve", "model"]), max_size=2),
     st.lists(st.one_of(valued, boolean), max_size=5),
 )
+
+
+def own_entry_points() -> list[str]:
+    """The plugins this project declares (pyproject's entry points): the set a test pins with
+    MODELSERVICE_PLUGINS, so that whatever else is installed cannot change its output."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return sorted(project["entry-points"]["modelservice.plugins"])

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 import yaml
 from click.testing import CliRunner
-from support import PRESETS, ROOT, SAMPLES
+from support import PRESETS, ROOT, SAMPLES, own_entry_points
 
-from cli.main import main
+from ms_cli.main import main
+from ms_engine.plugins import ALLOW_ENV
 
 PD = ["-f", str(SAMPLES / "pd-nixl/modelservice.yaml"), "-b", str(PRESETS / "pd-nixl.yaml")]
+
+
+@pytest.fixture(autouse=True)
+def only_the_projects_own_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed third-party plugins cannot change what these tests see."""
+    monkeypatch.setenv(ALLOW_ENV, ",".join(own_entry_points()))
 
 
 def msctl(*args: str, input: str | None = None):
@@ -24,7 +33,7 @@ def msctl(*args: str, input: str | None = None):
 def run_process(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """The real entry point in a process: what a user's shell sees, tracebacks included."""
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "ms_cli", *args],
         input=input,
         capture_output=True,
         text=True,
@@ -55,8 +64,15 @@ def test_render_prints_every_object_in_apply_order_as_yaml():
     assert result.stderr == ""
 
 
-def test_render_json_is_one_array_of_the_same_objects():
-    as_json = json.loads(msctl("render", *PD, "-o", "json").stdout)
+def items(result) -> list[dict]:
+    """The objects of `-o json` output: a v1 List, as `kubectl get -o json` prints one."""
+    listed = json.loads(result.stdout)
+    assert (listed["apiVersion"], listed["kind"]) == ("v1", "List")
+    return listed["items"]
+
+
+def test_render_json_is_a_list_of_the_same_objects():
+    as_json = items(msctl("render", *PD, "-o", "json"))
     as_yaml = list(yaml.safe_load_all(msctl("render", *PD).stdout))
     assert as_json == as_yaml
 
@@ -82,7 +98,7 @@ def test_render_options_reach_the_objects():
         "-o",
         "json",
     )
-    objects = {(o["kind"], o["metadata"]["name"]): o for o in json.loads(result.stdout)}
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in items(result)}
     assert {o["metadata"]["namespace"] for o in objects.values()} == {"prod"}
     assert objects[("ServiceAccount", "llama-8b-pd-sa")]["imagePullSecrets"] == [
         {"name": "a"},
@@ -100,14 +116,15 @@ def test_owner_references_appear_when_the_input_has_a_uid(tmp_path: Path):
     document["metadata"]["uid"] = "abc-123"
     path = tmp_path / "ms.yaml"
     path.write_text(yaml.safe_dump(document))
-    objects = json.loads(
-        msctl("render", "-f", str(path), "-b", str(PRESETS / "basic-gpu.yaml"), "-o", "json").stdout
+    objects = items(
+        msctl("render", "-f", str(path), "-b", str(PRESETS / "basic-gpu.yaml"), "-o", "json")
     )
     assert all(o["metadata"]["ownerReferences"][0]["uid"] == "abc-123" for o in objects)
 
 
 def test_stage_template_prints_the_rendered_base_config_objects():
-    objects = list(yaml.safe_load_all(msctl("stage", "template", *PD).stdout))
+    output = msctl("stage", "template", *PD).stdout
+    objects = list(yaml.safe_load_all(output))
     assert [o["kind"] for o in objects] == [
         "Deployment",
         "Deployment",
@@ -120,6 +137,28 @@ def test_stage_template_prints_the_rendered_base_config_objects():
         "ConfigMap",
     ]
     assert "name" not in objects[0].get("metadata", {})
+    labels = re.findall(r"^---\n# BaseConfig key: (\S+)\n", output, flags=re.MULTILINE)
+    assert labels == [
+        "decodeDeployment",
+        "prefillDeployment",
+        "decodeService",
+        "prefillService",
+        "eppDeployment",
+        "eppService",
+        "inferencePool",
+        "httpRoute",
+        "configMaps[0]",
+    ]
+
+
+def test_stage_labels_desired_objects_by_component_and_the_rest_by_key():
+    output = msctl("stage", "workload", *PD).stdout
+    labels = re.findall(r"^---\n# (.+)\n", output, flags=re.MULTILINE)
+    assert labels[:2] == ["component: decodeDeployment", "component: prefillDeployment"]
+    assert "BaseConfig key: inferencePool" in labels
+    assert len(labels) == len(list(yaml.safe_load_all(output)))
+    listed = items(msctl("stage", "workload", *PD, "-o", "json"))
+    assert len(listed) == len(labels)  # JSON has no comments; the objects stay untouched
 
 
 def test_stage_merge_prints_the_merged_objects_under_their_names():
@@ -157,6 +196,16 @@ def test_stage_workload_prints_objects_so_far_then_documents_on_their_way():
 def test_stage_with_an_unknown_name_is_a_usage_error():
     result = msctl("stage", "deploy", *PD)
     assert result.exit_code == 2 and "stages: template, merge, model-source" in result.stderr
+
+
+def test_stage_help_lists_the_stages_in_order():
+    result = msctl("stage", "--help")
+    assert result.exit_code == 0
+    section = result.stdout.split("Stages, in order", 1)[1].split("\nOptions:", 1)[0]
+    names = re.findall(r"^  (\S+)\s", section, flags=re.MULTILINE)
+    stages = json.loads(msctl("plugins", "-o", "json").stdout)["stages"]
+    assert names == [s["name"] for s in stages]
+    assert names[:3] == ["template", "merge", "model-source"] and "apply" in names
 
 
 def test_plugins_lists_stages_in_order_and_plugins_with_hooks():
@@ -233,14 +282,21 @@ BC = str(PRESETS / "basic-gpu.yaml")
             {"ms.yaml": MS.replace("name: http", "name: web")},
             "error: "
             + BC
-            + ": decodeDeployment: line 16: port 'http' is not in spec.routing.ports (defined: web)",
+            + ": decodeDeployment: line 16 of its template: port 'http' is not in spec.routing.ports (defined: web)",
         ),
         (
             {
                 "ms.yaml": MS,
                 "bc.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: basic-gpu}\ndata:\n  decodeService: '{{ Nope }}'\n",
             },
-            "error: {bc.yaml}: decodeService: line 1: 'Nope' is undefined",
+            "error: {bc.yaml}: decodeService: line 1 of its template: 'Nope' is undefined",
+        ),
+        (
+            {
+                "ms.yaml": MS,
+                "bc.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: basic-gpu}\ndata:\n  decodeService: |\n    kind: Service\n    spec: {{ '[' }}\n",
+            },
+            "error: {bc.yaml}: decodeService: line 3 of its rendered output: rendered YAML is invalid",
         ),
         (
             {
@@ -274,7 +330,7 @@ def test_a_missing_file_and_a_missing_base_config_are_named(tmp_path):
     assert no_bc.returncode == 1
     assert (
         no_bc.stderr
-        == f"error: {SAMPLES / 'hf-decode/modelservice.yaml'}: spec.baseConfigMapRef: names BaseConfig 'basic-gpu'; pass it with -b (msctl renders offline)\n"
+        == f"error: {SAMPLES / 'hf-decode/modelservice.yaml'}: spec.baseConfigMapRef: names BaseConfig 'basic-gpu'; pass it with -b (msctl renders offline; a bundled preset has that name: -b basic-gpu)\n"
     )
 
 
@@ -290,7 +346,7 @@ def test_a_base_config_file_of_several_picks_the_one_the_model_service_names(tmp
         "render", "-f", str(SAMPLES / "hf-decode/modelservice.yaml"), "-b", both, "-o", "json"
     )
     assert result.exit_code == 0
-    assert [o["kind"] for o in json.loads(result.stdout)] == [
+    assert [o["kind"] for o in items(result)] == [
         "ServiceAccount",
         "Deployment",
         "Service",
@@ -302,9 +358,85 @@ def test_usage_errors_exit_2():
     assert run_process("render", *PD, "-o", "xml").returncode == 2
 
 
-def test_help_of_every_command_works():
-    for command in (["render"], ["stage"], ["plugins"], ["crd"], ["dev"]):
-        assert msctl(*command, "--help").exit_code == 0
+HELP_PROBE = """
+import sys
+from click.testing import CliRunner
+from ms_cli.main import main
+result = CliRunner().invoke(main, sys.argv[1:])
+assert result.exit_code == 0, result.output
+print(" ".join(sorted(m for m in ("pydantic", "jinja2", "ms_engine", "ms_devcluster") if m in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "loads"),
+    [
+        ([], ""),
+        (["render"], ""),
+        (["plugins"], ""),
+        (["crd"], ""),
+        (["reconcile"], ""),
+        (["diff"], ""),
+        (["run"], ""),
+        (["dev"], "ms_devcluster"),
+        (["dev", "cluster"], "ms_devcluster"),
+        (["dev", "cluster", "up"], "ms_devcluster"),
+        (["dev", "cluster", "down"], "ms_devcluster"),
+        (["dev", "cluster", "env"], "ms_devcluster"),
+        (["dev", "cluster", "status"], "ms_devcluster"),
+        (["stage"], "jinja2 ms_engine pydantic"),  # it lists the stages of the pipeline
+    ],
+)
+def test_help_of_every_command_loads_only_what_it_needs(command, loads):
+    probe = subprocess.run(
+        [sys.executable, "-c", HELP_PROBE, *command, "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.splitlines()[-1] == loads
+
+
+def test_render_loads_no_cluster_client_and_no_dev_tools():
+    probe = HELP_PROBE.replace(
+        '("pydantic", "jinja2", "ms_engine", "ms_devcluster")',
+        '("kubernetes", "ms_controller", "ms_devcluster", "ms_engine.api.crd")',
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "render", *PD], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == ""
+
+
+def test_every_command_is_listed_with_the_first_line_of_its_help():
+    from ms_cli.main import COMMANDS
+
+    context = click.Context(main, info_name="msctl")
+    for name, (_, short_help) in COMMANDS.items():
+        command = main.get_command(context, name)
+        assert command is not None and command.help is not None
+        assert command.help.split("\n\n")[0].replace("\n", " ") == short_help, name
+    assert sorted(main.list_commands(context)) == sorted(COMMANDS)
+
+
+def test_version_names_the_installed_distribution():
+    from importlib.metadata import version
+
+    result = run_process("--version")
+    assert (result.returncode, result.stdout) == (0, f"msctl, version {version('modelservice')}\n")
+
+
+def test_base_config_by_the_name_of_a_bundled_preset():
+    by_name = msctl("render", "-f", str(SAMPLES / "pd-nixl/modelservice.yaml"), "-b", "pd-nixl")
+    assert by_name.exit_code == 0, by_name.stderr
+    assert by_name.stdout == msctl("render", *PD).stdout
+    unknown = run_process("render", "-f", str(SAMPLES / "pd-nixl/modelservice.yaml"), "-b", "pd")
+    assert (unknown.returncode, unknown.stderr) == (
+        1,
+        "error: -b pd: no such file, and no bundled preset of that name (bundled: basic-gpu, pd-nixl, sim)\n",
+    )
 
 
 def test_one_file_may_hold_the_model_service_and_its_base_config(tmp_path):
@@ -316,7 +448,7 @@ def test_one_file_may_hold_the_model_service_and_its_base_config(tmp_path):
         + (PRESETS / "basic-gpu.yaml").read_text(),
     )
     result = msctl("render", "-f", both, "-o", "json")
-    assert result.exit_code == 0 and len(json.loads(result.stdout)) == 3
+    assert result.exit_code == 0 and len(items(result)) == 3
 
 
 def test_a_base_config_file_without_the_named_config_map_is_an_error(tmp_path):

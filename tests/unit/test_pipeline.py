@@ -364,7 +364,7 @@ BROKEN_PLUGIN = "import does_not_exist_anywhere\n"
 def test_a_plugin_that_fails_to_import_is_named_and_the_others_still_load(install_plugin):
     from click.testing import CliRunner
 
-    from cli.main import main
+    from ms_cli.main import main
 
     install_plugin("s3", "broken_s3_source", BROKEN_PLUGIN)
     listing = CliRunner().invoke(main, ["plugins"])

@@ -12,7 +12,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
-from ms_engine.devcluster._pki import CertPair
+from ms_devcluster._pki import CertPair
 
 
 @dataclass(frozen=True, kw_only=True)

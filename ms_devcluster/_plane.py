@@ -35,11 +35,11 @@ from typing import Any
 
 import yaml
 
-from ms_engine.devcluster._binaries import Binaries, find_binaries
-from ms_engine.devcluster._errors import AlreadyRunningError, DevClusterError, StartupError
-from ms_engine.devcluster._http import ApiClient, probe
-from ms_engine.devcluster._pki import CertPair, Pki, create_pki
-from ms_engine.devcluster._process import ProcessRecord, is_alive, log_tail, spawn, stop
+from ms_devcluster._binaries import Binaries, find_binaries
+from ms_devcluster._errors import AlreadyRunningError, DevClusterError, StartupError
+from ms_devcluster._http import ApiClient, probe
+from ms_devcluster._pki import CertPair, Pki, create_pki
+from ms_devcluster._process import ProcessRecord, is_alive, log_tail, spawn, stop
 
 DIR_ENV = "MS_DEVCLUSTER_DIR"
 KUBECONFIG_NAME = "kubeconfig"
@@ -550,7 +550,7 @@ def _prepare_directory(directory: Path) -> None:
     elif directory.exists():
         _remove_directory(directory)  # a stopped plane's leftovers (marker, no state)
     directory.mkdir(parents=True, mode=0o700, exist_ok=True)
-    (directory / MARKER_NAME).write_text("made by ms_engine.devcluster; removed by down\n")
+    (directory / MARKER_NAME).write_text("made by ms_devcluster; removed by down\n")
 
 
 def _remove_directory(directory: Path) -> None:

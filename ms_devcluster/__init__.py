@@ -9,15 +9,15 @@ local processes on 127.0.0.1, the way controller-runtime's envtest does. The pyt
         subprocess.run(["kubectl", "--kubeconfig", plane.kubeconfig, "get", "nodes"])
 """
 
-from ms_engine.devcluster._binaries import BIN_ENV, Binaries, build_script, find_binaries
-from ms_engine.devcluster._errors import (
+from ms_devcluster._binaries import BIN_ENV, Binaries, build_script, find_binaries
+from ms_devcluster._errors import (
     AlreadyRunningError,
     BinariesNotFoundError,
     DevClusterError,
     StartupError,
 )
-from ms_engine.devcluster._k3s import K3sCluster, docker_engine_available
-from ms_engine.devcluster._plane import (
+from ms_devcluster._k3s import K3sCluster, docker_engine_available
+from ms_devcluster._plane import (
     DIR_ENV,
     GPU_PRODUCT_LABEL,
     GPU_RESOURCE,

@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ms_engine.devcluster._errors import BinariesNotFoundError
+from ms_devcluster._errors import BinariesNotFoundError
 
 BIN_ENV = "MS_CONTROLPLANE_BIN"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
@@ -46,7 +46,7 @@ class Binaries:
 
 def build_script() -> Path:
     """`hack/controlplane/build.sh` of the checkout this package was loaded from."""
-    return Path(__file__).resolve().parents[2] / "hack" / "controlplane" / "build.sh"
+    return Path(__file__).resolve().parents[1] / "hack" / "controlplane" / "build.sh"
 
 
 def _read_versions(path: Path) -> dict[str, str]:
