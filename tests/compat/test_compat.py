@@ -24,7 +24,7 @@ from compat_data import (
 )
 from compat_differences import ANTICIPATED, INTENDED, explain
 
-from cli.main import main
+from ms_cli.main import main
 from ms_plugins.gotemplate import DIALECT
 
 GUIDE = (ROOT / "docs" / "user-guide.md").read_text()

@@ -8,7 +8,7 @@ import yaml
 from click.testing import CliRunner
 from compat_data import cases, load_all, presets, require_data
 
-from cli.main import main
+from ms_cli.main import main
 from ms_engine import Renderer, RenderError, RenderOptions
 from ms_plugins.gotemplate import DIALECT
 

@@ -417,7 +417,7 @@ def test_every_command_is_listed_with_the_first_line_of_its_help():
     for name, (_, short_help) in COMMANDS.items():
         command = main.get_command(context, name)
         assert command is not None and command.help is not None
-        assert command.help.split("\n\n")[0].replace("\n", " ") == short_help, name
+        assert " ".join(command.help.split("\n\n")[0].split()) == short_help, name
     assert sorted(main.list_commands(context)) == sorted(COMMANDS)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from cli.main import main
+from ms_cli.main import main
 
 
 def invoke(*args: str, env: dict[str, str] | None = None):

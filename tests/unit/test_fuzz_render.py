@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import PRESETS, SAMPLE_PRESETS, SAMPLES
 
-from cli.main import main
+from ms_cli.main import main
 
 EXAMPLES = int(os.environ.get("MSCTL_FUZZ_EXAMPLES", "120"))
 SECONDS_PER_RUN = 10.0

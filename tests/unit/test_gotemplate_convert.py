@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cli.main import main
+from ms_cli.main import main
 from ms_engine.templating import TemplateEngine
 from ms_plugins.gotemplate import go_variables
 from ms_plugins.gotemplate.interpreter import GoTemplate

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from support import PRESETS, SAMPLES
 
-from cli.main import main
+from ms_cli.main import main
 
 MS = (SAMPLES / "hf-decode/modelservice.yaml").read_text()
 BC = (PRESETS / "basic-gpu.yaml").read_text()
@@ -158,7 +158,7 @@ CASES = {
         MS,
         BC.replace(TEMPLATE_LINE, TEMPLATE_LINE * 2),
         [],
-        "bc.yaml: decodeDeployment: line 7: rendered YAML is invalid: key 'terminationGracePeriodSeconds' appears twice",
+        "bc.yaml: decodeDeployment: line 7 of its rendered output: rendered YAML is invalid: key 'terminationGracePeriodSeconds' appears twice",
     ),
     "BaseConfig spec is a list": (
         MS,
@@ -174,7 +174,7 @@ CASES = {
             + "          nodeSelector: {day: 2025-01-01}\n          schedulerName: !!binary aGVsbG8=\n",
         ),
         [],
-        "decodeDeployment: line 8: rendered YAML is invalid: !!binary",
+        "decodeDeployment: line 8 of its rendered output: rendered YAML is invalid: !!binary",
     ),
     "BaseConfig replicas -1": (
         NO_REPLICAS,
@@ -206,13 +206,13 @@ CASES = {
         MS,
         BC.replace("{{ ModelName | tojson }}", "{{ ModelNme | tojson }}"),
         [],
-        "decodeDeployment: line 18: 'ModelNme' is undefined",
+        "decodeDeployment: line 18 of its template: 'ModelNme' is undefined",
     ),
     "lipsum": (
         MS,
         with_template("{{ lipsum(10**5) }}"),
         [],
-        "decodeDeployment: line 6: 'lipsum' is undefined",
+        "decodeDeployment: line 6 of its template: 'lipsum' is undefined",
     ),
     "nested ranges": (
         MS,
