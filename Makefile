@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test unit lint crd manifests schemas controlplane bench clean
+.PHONY: setup run render test unit lint crd manifests schemas controlplane bench clean
 
 setup: $(STAMP)
 
@@ -18,7 +18,13 @@ $(STAMP): pyproject.toml
 controlplane: setup
 	hack/controlplane/build.sh
 
-run: setup
+# The main job: a local control plane with fake GPU nodes, the controller, the P/D sample until
+# Ready, then the controller's log until Ctrl-C (which stops every process it started).
+run: setup controlplane
+	$(BIN)/msctl dev run
+
+# The offline render of the P/D sample (no cluster).
+render: setup
 	$(BIN)/msctl render -f samples/pd-nixl/modelservice.yaml -b deploy/presets/pd-nixl.yaml
 
 test: setup controlplane

@@ -11,6 +11,7 @@ to `$MS_DEVCLUSTER_DIR`, else `<tmp>/modelservice-devcluster-<uid>`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -131,3 +132,66 @@ def down_command(directory: Path | None) -> None:
         raise _one_line(exc) from None
     click.echo(f"stopped {', '.join(stopped) if stopped else 'nothing (no process was running)'}")
     click.echo(f"removed {target}")
+
+
+@dev.command(name="run")
+@click.option(
+    "--sample",
+    default="pd-nixl",
+    show_default=True,
+    help="The sample under samples/ to apply (with the preset its baseConfigMapRef names).",
+)
+@click.option(
+    "--follow/--no-follow",
+    default=True,
+    show_default=True,
+    help="After Ready, show the controller's log until Ctrl-C (else stop at once).",
+)
+@click.option("--timeout", type=float, default=300.0, show_default=True,
+              help="Seconds to wait for Ready.")  # fmt: skip
+@click.option("--metrics-addr", default="127.0.0.1:8080", show_default=True,
+              help="The controller's /metrics address.")  # fmt: skip
+@click.option("--health-addr", default="127.0.0.1:8081", show_default=True,
+              help="The controller's /healthz and /readyz address.")  # fmt: skip
+@dir_option
+def run_command(
+    sample: str,
+    follow: bool,
+    timeout: float,
+    metrics_addr: str,
+    health_addr: str,
+    directory: Path | None,
+) -> None:
+    """What `make run` does: a local plane, the controller, a sample ModelService until Ready."""
+    import tempfile
+
+    import yaml
+
+    from ms_devcluster import demo
+
+    sample_file = demo.REPO / "samples" / sample / "modelservice.yaml"
+    if not sample_file.is_file():
+        raise CliError(f"--sample: no {sample_file}")
+    reference = (yaml.safe_load(sample_file.read_text()).get("spec") or {}).get(
+        "baseConfigMapRef"
+    ) or {}
+    preset = demo.REPO / "deploy" / "presets" / f"{reference.get('name', sample)}.yaml"
+    if not preset.is_file():
+        raise CliError(f"--sample {sample}: its preset {preset} does not exist")
+    target = directory or Path(tempfile.gettempdir()) / f"modelservice-run-{os.getuid()}"
+    try:
+        code = demo.run(
+            demo.Demo(
+                sample=sample_file,
+                preset=preset,
+                timeout=timeout,
+                metrics_addr=metrics_addr,
+                health_addr=health_addr,
+            ),
+            directory=target,
+            follow_log=follow,
+            say=lambda line: click.echo(line),
+        )
+    except DevClusterError as exc:
+        raise _one_line(exc) from None
+    raise SystemExit(code)
