@@ -8,25 +8,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from polling import wait_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 MSCTL = Path(sys.executable).parent / "msctl"
-
-
-def wait_for(check: Any, what: str, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
-    return result
 
 
 def processes_mentioning(text: str) -> list[str]:

@@ -23,6 +23,7 @@ from ms_controller.kube import KubeCluster
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
+from polling import wait_for  # noqa: E402
 from support import preset, sample  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -38,15 +39,6 @@ def build(kubectl: Path) -> list[dict[str, Any]]:
         check=True,
     ).stdout
     return [doc for doc in yaml.safe_load_all(out) if doc]
-
-
-def wait_for(check: Any, what: str, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-    return result
 
 
 def test_kustomize_builds_the_install_with_a_hardened_deployment(kubectl):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,21 +22,11 @@ from ms_controller.manager import Manager, ManagerOptions
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
+from polling import wait_for  # noqa: E402
 from support import fresh_renderer, preset, sample  # noqa: E402
 
 pytestmark = pytest.mark.integration
 TEST_MANAGER = "modelservice-tests"
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def fetch(url: str) -> tuple[int, str]:

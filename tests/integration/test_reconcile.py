@@ -9,8 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
 from conftest import install_crd  # noqa: E402
+from polling import wait_for  # noqa: E402
 from support import fresh_renderer, preset, sample  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -46,17 +46,6 @@ OUR_RESOURCES = {
     "modelservices",
     "events",
 }
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

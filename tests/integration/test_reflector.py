@@ -7,19 +7,11 @@ import time
 
 import pytest
 from kubernetes import client
+from polling import wait_for
 
 from ms_controller.reflector import ADDED, DELETED, MODIFIED, Reflector, Resource
 
 pytestmark = pytest.mark.integration
-
-
-def wait_for(check, what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return result
 
 
 def config_map(name: str, **labels: str) -> dict:

@@ -4,7 +4,6 @@ validation (built-in OpenAPI, our CRDs with their CEL rules), and the pods reall
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from kubernetes.client.rest import ApiException
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
+from polling import wait_for  # noqa: E402
 from support import fresh_renderer, renderer_call, sample, variants  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -26,17 +26,6 @@ CRD_FILES = [
     *sorted((ROOT / "deploy/crds/third-party").glob("*.yaml")),
 ]
 CASES = variants()
-
-
-def wait_for(check, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

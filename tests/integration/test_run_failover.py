@@ -21,20 +21,12 @@ from ms_controller.kube import KubeCluster
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
+from polling import wait_for  # noqa: E402
 from support import preset, sample  # noqa: E402
 
 pytestmark = pytest.mark.integration
 MSCTL = Path(sys.executable).parent / "msctl"
 LEASE = {"duration": 4.0, "renew": 3.0, "retry": 0.5}
-
-
-def wait_for(check: Any, what: str, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-    return result
 
 
 def start(identity: str, kubeconfig: Path, namespace: str, log: Any) -> subprocess.Popen[bytes]:
