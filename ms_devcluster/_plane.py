@@ -46,7 +46,8 @@ KUBECONFIG_NAME = "kubeconfig"
 STATE_NAME = "state.json"
 MARKER_NAME = ".modelservice-devcluster"
 CLUSTER_NAME = "modelservice-dev"
-SERVICE_CIDR = "10.0.0.0/24"
+SERVICE_CIDR = "10.0.0.0/16"
+"""65,534 Service IPs: a /24 was full after 85 P/D ModelServices (3 Services each)."""
 SERVICE_IP = "10.0.0.1"
 POD_CIDR = "10.244.0.1/16"
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
@@ -110,6 +111,24 @@ class GpuNodes:
             "spec": {},
             "status": {"capacity": resources, "allocatable": resources},
         }
+
+
+@dataclass(frozen=True)
+class _Sizing:
+    service_cidr: str
+    client_qps: int
+
+    def client_flags(self, *, syncs: bool) -> list[str]:
+        if self.client_qps <= 0:
+            return []
+        flags = [f"--kube-api-qps={self.client_qps}", f"--kube-api-burst={2 * self.client_qps}"]
+        if syncs:
+            workers = max(5, self.client_qps // 20)
+            flags += [
+                f"--concurrent-deployment-syncs={workers}",
+                f"--concurrent-replicaset-syncs={workers}",
+            ]
+        return flags
 
 
 @dataclass(kw_only=True)
@@ -263,8 +282,16 @@ class ControlPlane:
         timeout: float = 120.0,
         die_with_parent: bool = False,
         log: Log = _quiet,
+        service_cidr: str = SERVICE_CIDR,
+        client_qps: int = 0,
     ) -> ControlPlane:
         """Start a plane in `directory` (made if absent; it must be empty or an old plane's).
+
+        `service_cidr` must contain 10.0.0.1 (the `kubernetes` Service; a small one lets a test
+        fill it). `client_qps` > 0 lets the controller-manager and the scheduler talk to the API
+        server that fast (burst twice that) with more concurrent Deployment and ReplicaSet syncs:
+        their defaults (QPS 20 and 50) take minutes to create the pods of 1000 ModelServices.
+        0 keeps the defaults (tests).
 
         `die_with_parent` makes the kernel stop the components if this Python process dies
         without calling `stop` (for test sessions; `msctl dev cluster up` leaves it off so the
@@ -290,7 +317,15 @@ class ControlPlane:
             ports=dict(vars(ports)),
         )
         try:
-            plane._start(binaries, ports, nodes or GpuNodes(), timeout, die_with_parent, log)
+            plane._start(
+                binaries,
+                ports,
+                nodes or GpuNodes(),
+                timeout,
+                die_with_parent,
+                log,
+                _Sizing(service_cidr, client_qps),
+            )
         except BaseException:
             # Keep the logs to read; the next `up` or `down` in this directory removes them.
             plane.stop(remove=False)
@@ -343,6 +378,7 @@ class ControlPlane:
         timeout: float,
         die_with_parent: bool,
         log: Log,
+        sizing: _Sizing,
     ) -> None:
         t0 = time.monotonic()
         deadline = t0 + timeout
@@ -376,7 +412,8 @@ class ControlPlane:
         self._wait("etcd /health", deadline, lambda: probe(f"{etcd_url}/health") == 200)
         log(f"etcd ready on {etcd_url} ({time.monotonic() - t0:.1f} s)")
 
-        self._spawn("kube-apiserver", _apiserver_args(binaries, pki, ports, self.directory),
+        self._spawn("kube-apiserver", _apiserver_args(binaries, pki, ports, self.directory,
+                                                          sizing.service_cidr),
                     die_with_parent)  # fmt: skip
         api = self.admin_client()
         self._wait("kube-apiserver /readyz", deadline, lambda: _status(api, "/readyz") == 200)
@@ -410,12 +447,13 @@ class ControlPlane:
             f"--cert-dir={self.directory / 'controller-manager-certs'}",
             "--leader-elect=false",
             f"--cluster-name={CLUSTER_NAME}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            f"--service-cluster-ip-range={sizing.service_cidr}",
             f"--service-account-private-key-file={pki.service_account_key}",
             f"--root-ca-file={pki.ca.cert}",
             f"--cluster-signing-cert-file={pki.ca.cert}",
             f"--cluster-signing-key-file={pki.ca.key}",
             "--use-service-account-credentials=true",
+            *sizing.client_flags(syncs=True),
             "--v=1",
         ], die_with_parent)  # fmt: skip
         self._spawn("kube-scheduler", [
@@ -427,6 +465,7 @@ class ControlPlane:
             f"--secure-port={ports.scheduler}",
             f"--cert-dir={self.directory / 'scheduler-certs'}",
             "--leader-elect=false",
+            *sizing.client_flags(syncs=False),
             "--v=1",
         ], die_with_parent)  # fmt: skip
         self._spawn("kwok", [
@@ -509,7 +548,9 @@ def _nodes_ready(api: ApiClient, nodes: GpuNodes) -> bool:
     return ready >= set(nodes.names())
 
 
-def _apiserver_args(binaries: Binaries, pki: Pki, ports: _Ports, directory: Path) -> list[str]:
+def _apiserver_args(
+    binaries: Binaries, pki: Pki, ports: _Ports, directory: Path, service_cidr: str
+) -> list[str]:
     return [
         str(binaries.path("kube-apiserver")),
         f"--etcd-servers=http://127.0.0.1:{ports.etcd_client}",
@@ -524,7 +565,7 @@ def _apiserver_args(binaries: Binaries, pki: Pki, ports: _Ports, directory: Path
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         f"--service-account-key-file={pki.service_account_pub}",
         f"--service-account-signing-key-file={pki.service_account_key}",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--service-cluster-ip-range={service_cidr}",
         # The kubernetes Service's endpoints would be 127.0.0.1, which validation refuses.
         "--endpoint-reconciler-type=none",
         "--allow-privileged=true",
