@@ -1,0 +1,461 @@
+"""Many ModelServices at once against a running `msctl run`: convergence, memory, requests.
+
+    .venv/bin/python bench/scale.py [--sizes 100,300,1000] [--namespaces 4] [--plot]
+
+For each size, on a fresh local plane it starts itself (etcd, kube-apiserver, controller-manager
+and scheduler with a raised client QPS, KWOK with enough fake nodes for every pod):
+
+1. one `sim` preset per namespace, then `msctl run` as a subprocess, then `size` P/D
+   ModelServices (distinct names, spread over `--namespaces`) created at once by 16 threads;
+2. the time from the first create until every ModelService is `Reconciled` (for its current
+   generation) and until every one is `Ready` (its pods run on KWOK nodes);
+3. an edit of every preset that changes the prefill and decode pod templates: the time until every
+   such Deployment carries the new template (the controller's fan-out) and until every one has
+   rolled (the Deployment controller's part);
+4. deleting every ModelService: the time until none of their children is left;
+
+and the controller's peak RSS (VmHWM of the subprocess, polled), its CPU seconds, the API
+requests the API server counted by verb, and the reconcile latency p50/p99 from the controller's
+own histogram. Targets (1000): all Reconciled <= 120 s, peak RSS <= 300 MB, the preset edit fanned
+out <= 120 s. `--plot` writes bench/results/scale.png (Reconciled/Ready over time per size;
+needs matplotlib: `pip install -e '.[bench]'`). Each size's table also goes to
+bench/results/scale-<size>.json. Every process it starts is stopped, also on errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from prometheus_client.parser import text_string_to_metric_families
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _support import (
+    BENCH_MANAGER,
+    ROOT,
+    api_client,
+    apiserver_requests,
+    by_verb,
+    conditions,
+    create_namespace,
+    install_crds,
+    load,
+    model_service,
+    preset,
+)
+
+from ms_controller.kube import KubeCluster
+from ms_engine.devcluster import ControlPlane, GpuNodes, find_binaries
+
+RESULTS = ROOT / "bench" / "results"
+PODS_PER_MODEL_SERVICE = 4  # decode 2, prefill 1, endpoint picker 1
+PODS_PER_NODE = 500
+ROLLED_COMPONENTS = ("decode", "prefill")
+OLD_GRACE, NEW_GRACE = "terminationGracePeriodSeconds: 5", "terminationGracePeriodSeconds: 6"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Controller:
+    """`msctl run` as a subprocess, its memory and CPU read from /proc."""
+
+    def __init__(self, kubeconfig: Path, log: Path, extra: list[str]) -> None:
+        self.port = _free_port()
+        self.log = log
+        self.process = subprocess.Popen(
+            [str(ROOT / ".venv/bin/msctl"), "run", f"--kubeconfig={kubeconfig}",
+             f"--metrics-addr=127.0.0.1:{self.port}", f"--health-addr=127.0.0.1:{self.port}",
+             "--log-format=json", *extra],
+            stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.peak_rss = 0.0
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._poll, daemon=True)
+        self._poller.start()
+
+    def _status(self, field: str) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                self.peak_rss = max(self.peak_rss, self._status("VmHWM"))
+            except OSError:
+                return
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as r:
+            return str(r.read().decode())
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"msctl run exited; see {self.log}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("msctl run not ready")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                self.peak_rss = max(self.peak_rss, self._status("VmHWM"))
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=45)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def histogram_quantile(text: str, name: str, q: float) -> float:
+    """The q-quantile of a Prometheus histogram (linear within a bucket, as PromQL does)."""
+    buckets: list[tuple[float, float]] = []
+    for family in text_string_to_metric_families(text):
+        if family.name != name:
+            continue
+        for sample in family.samples:
+            if sample.name == name + "_bucket":
+                buckets.append((float(sample.labels["le"]), sample.value))
+    buckets.sort()
+    if not buckets or buckets[-1][1] == 0:
+        return math.nan
+    rank = q * buckets[-1][1]
+    lower, below = 0.0, 0.0
+    for upper, count in buckets:
+        if count >= rank:
+            if math.isinf(upper):
+                return lower
+            return lower + (upper - lower) * (rank - below) / max(count - below, 1e-9)
+        lower, below = upper, count
+    return lower
+
+
+def counter_by(text: str, name: str, label: str) -> dict[str, int]:
+    found: Counter[str] = Counter()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name:
+                found[sample.labels.get(label, "")] += int(sample.value)
+    return dict(found)
+
+
+def wait_until(what: str, check: Callable[[], bool], timeout: float, every: float = 1.0) -> float:
+    started = time.monotonic()
+    while not check():
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(every)
+    return time.monotonic() - started
+
+
+def run_size(
+    size: int, namespaces: int, controller_args: list[str], timeout: float, profile: bool
+) -> dict:
+    pods = size * PODS_PER_MODEL_SERVICE
+    nodes = GpuNodes(count=max(2, math.ceil(pods / PODS_PER_NODE) + 1), pods=str(PODS_PER_NODE),
+                     cpu="1000", memory="4Ti")  # fmt: skip
+    names = [f"scale-{i}" for i in range(namespaces)]
+    result: dict[str, Any] = {"size": size, "namespaces": namespaces, "nodes": nodes.count}
+    with tempfile.TemporaryDirectory(prefix="ms-bench-scale-") as tmp:
+        print(f"[{size}] starting a plane with {nodes.count} KWOK nodes [{load()}]",
+              file=sys.stderr, flush=True)  # fmt: skip
+        plane = ControlPlane.start(Path(tmp) / "plane", full=True, binaries=find_binaries(),
+                                   nodes=nodes, die_with_parent=True, client_qps=200)  # fmt: skip
+        controller: Controller | None = None
+        api = api_client(plane, pool=32)
+        try:
+            install_crds(api)
+            kube = KubeCluster(api)
+            for namespace in names:
+                create_namespace(api, namespace)
+                kube.apply(preset(namespace), field_manager=BENCH_MANAGER)
+            controller = Controller(plane.kubeconfig, Path(tmp) / "controller.log", controller_args)
+            controller.wait_ready()
+            cpu_start = controller.cpu_seconds()
+            requests_before = apiserver_requests(plane)
+            spy = _profiler(controller, size) if profile else None
+            try:
+                result |= _converge(api, kube, names, size, controller, timeout)
+            finally:
+                if spy is not None:
+                    spy.send_signal(signal.SIGINT)
+                    spy.wait(timeout=60)
+            result["cpu_seconds_converge"] = round(controller.cpu_seconds() - cpu_start, 1)
+            text = controller.metrics()
+            result["reconcile_p50_s"] = round(
+                histogram_quantile(text, "controller_runtime_reconcile_time_seconds", 0.5), 3
+            )
+            result["reconcile_p99_s"] = round(
+                histogram_quantile(text, "controller_runtime_reconcile_time_seconds", 0.99), 3
+            )
+            result["apiserver_requests_converge"] = dict(
+                by_verb(apiserver_requests(plane) - requests_before))  # fmt: skip
+            result["controller_requests_converge"] = counter_by(
+                text, "rest_client_requests_total", "method")  # fmt: skip
+            result["rss_after_converge_mb"] = round(controller._status("VmRSS"), 1)
+            result |= _preset_edit(api, kube, names, size, timeout)
+            result |= _delete_all(api, names, timeout)
+            result["cpu_seconds_total"] = round(controller.cpu_seconds() - cpu_start, 1)
+            text = controller.metrics()
+            result["reconciles"] = counter_by(text, "controller_runtime_reconcile_total", "result")
+            result["controller_requests_total"] = counter_by(
+                text, "rest_client_requests_total", "method")  # fmt: skip
+        finally:
+            if controller is not None:
+                controller.stop()
+                result["peak_rss_mb"] = round(controller.peak_rss, 1)
+            api.close()
+            plane.stop()
+    result["load_after"] = load()
+    return result
+
+
+def _profiler(controller: Controller, size: int) -> subprocess.Popen[bytes]:
+    """py-spy sampling every thread, idle ones included (where the wall time goes), until the
+    convergence is over: collapsed stacks in bench/results/profile-<size>.txt."""
+    return subprocess.Popen(
+        [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(controller.process.pid),
+         "--idle", "--nonblocking", "--rate", "20", "--format", "raw",
+         "--output", str(RESULTS / f"profile-{size}.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def _counts(api: client.ApiClient) -> tuple[int, int, int]:
+    """(ModelServices, Reconciled for their generation, Ready)."""
+    listed = client.CustomObjectsApi(api).list_cluster_custom_object(
+        "llm-d.ai", "v1alpha1", "modelservices"
+    )["items"]
+    reconciled = ready = 0
+    for obj in listed:
+        found = conditions(obj)
+        generation = obj["metadata"].get("generation")
+        r = found.get("Reconciled", {})
+        if r.get("status") == "True" and r.get("observedGeneration", generation) == generation:
+            reconciled += 1
+        if found.get("Ready", {}).get("status") == "True":
+            ready += 1
+    return len(listed), reconciled, ready
+
+
+def _converge(
+    api: client.ApiClient, kube: KubeCluster, names: list[str], size: int,
+    controller: Controller, timeout: float,
+) -> dict[str, Any]:  # fmt: skip
+    started = time.monotonic()
+    timeline: list[tuple[float, int, int]] = []
+    bodies = [model_service(names[i % len(names)], f"pd-{i}") for i in range(size)]
+    create_api = client.CustomObjectsApi(api)
+
+    def create(body: dict[str, Any]) -> None:
+        create_api.create_namespaced_custom_object(
+            "llm-d.ai", "v1alpha1", body["metadata"]["namespace"], "modelservices", body
+        )
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(create, bodies))
+    created = time.monotonic() - started
+    print(f"[{size}] created in {created:.1f} s [{load()}]", file=sys.stderr, flush=True)
+    all_reconciled = all_ready = math.nan
+    while time.monotonic() - started < timeout:
+        _, reconciled, ready = _counts(api)
+        now = time.monotonic() - started
+        timeline.append((round(now, 2), reconciled, ready))
+        if reconciled == size and math.isnan(all_reconciled):
+            all_reconciled = now
+            print(f"[{size}] all Reconciled at {now:.1f} s, RSS peak "
+                  f"{controller.peak_rss:.0f} MB [{load()}]",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        if ready == size:
+            all_ready = now
+            break
+        time.sleep(2.0)  # a list of every ModelService costs the API server too
+    print(f"[{size}] Ready {timeline[-1][2]}/{size} at {timeline[-1][0]:.1f} s [{load()}]",
+          file=sys.stderr, flush=True)  # fmt: skip
+    return {
+        "created_s": round(created, 1),
+        "all_reconciled_s": round(all_reconciled, 1),
+        "all_ready_s": round(all_ready, 1),
+        "load_converge": load(),
+        "timeline": timeline,
+    }
+
+
+def _rolled(api: client.ApiClient, names: list[str], size: int) -> tuple[int, int]:
+    """(Deployments carrying the new template, of those: rolled out) among prefill/decode."""
+    apps = client.AppsV1Api(api)
+    carrying = rolled = 0
+    for namespace in names:
+        listed = apps.list_namespaced_deployment(
+            namespace, label_selector="app.kubernetes.io/managed-by", _preload_content=False
+        )
+        for item in json.loads(listed.data)["items"]:
+            spec = item["spec"]
+            if not item["metadata"]["name"].endswith(tuple(f"-{c}" for c in ROLLED_COMPONENTS)):
+                continue
+            if spec["template"]["spec"].get("terminationGracePeriodSeconds") != 6:
+                continue
+            carrying += 1
+            status = item.get("status") or {}
+            if (
+                status.get("observedGeneration") == item["metadata"]["generation"]
+                and status.get("updatedReplicas", 0) == spec.get("replicas", 1)
+                and status.get("replicas", 0) == spec.get("replicas", 1)
+                and status.get("availableReplicas", 0) == spec.get("replicas", 1)
+            ):
+                rolled += 1
+    return carrying, rolled
+
+
+def _preset_edit(
+    api: client.ApiClient, kube: KubeCluster, names: list[str], size: int, timeout: float
+) -> dict[str, Any]:
+    wanted = size * len(ROLLED_COMPONENTS)
+    started = time.monotonic()
+    for namespace in names:
+        body = preset(namespace)
+        for key in ("decodeDeployment", "prefillDeployment"):
+            assert OLD_GRACE in body["data"][key], key
+            body["data"][key] = body["data"][key].replace(OLD_GRACE, NEW_GRACE)
+        kube.apply(body, field_manager=BENCH_MANAGER)
+    fanned = rolled = math.nan
+    while time.monotonic() - started < timeout:
+        carrying, done = _rolled(api, names, size)
+        now = time.monotonic() - started
+        if carrying == wanted and math.isnan(fanned):
+            fanned = now
+            print(f"[{size}] preset edit fanned out at {now:.1f} s [{load()}]",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        if done == wanted:
+            rolled = now
+            break
+        time.sleep(2.0)
+    print(f"[{size}] rolled {done}/{wanted} at {time.monotonic() - started:.1f} s [{load()}]",
+          file=sys.stderr, flush=True)  # fmt: skip
+    return {"preset_fanout_s": round(fanned, 1), "preset_rolled_s": round(rolled, 1),
+            "load_preset": load()}  # fmt: skip
+
+
+def _delete_all(api: client.ApiClient, names: list[str], timeout: float) -> dict[str, Any]:
+    custom = client.CustomObjectsApi(api)
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    started = time.monotonic()
+    for namespace in names:
+        custom.delete_collection_namespaced_custom_object(
+            "llm-d.ai", "v1alpha1", namespace, "modelservices"
+        )
+
+    def left() -> int:
+        count = 0
+        for namespace in names:
+            for listing in (apps.list_namespaced_deployment, core.list_namespaced_service,
+                            core.list_namespaced_service_account):  # fmt: skip
+                try:
+                    found = listing(namespace, label_selector="app.kubernetes.io/managed-by",
+                                    _preload_content=False)  # fmt: skip
+                except ApiException:
+                    continue
+                count += len(json.loads(found.data)["items"])
+        return count
+
+    try:
+        gone = wait_until("children gone", lambda: left() == 0, timeout, every=2.0)
+    except TimeoutError:
+        gone = math.nan
+    print(f"[{len(names)} ns] children gone at {time.monotonic() - started:.1f} s "
+          f"({left()} left) [{load()}]", file=sys.stderr, flush=True)  # fmt: skip
+    return {"children_gone_s": round(gone, 1), "load_delete": load()}
+
+
+def plot(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    for result in results:
+        timeline = result["timeline"]
+        times = [t for t, _, _ in timeline]
+        line = axes.plot(times, [r for _, r, _ in timeline], label=f"{result['size']} Reconciled")
+        axes.plot(times, [r for _, _, r in timeline], linestyle="--", color=line[0].get_color(),
+                  label=f"{result['size']} Ready")  # fmt: skip
+    axes.axvline(120, color="grey", linewidth=0.8, linestyle=":")
+    axes.set_xlabel("seconds since the first create")
+    axes.set_ylabel("ModelServices")
+    axes.set_title("msctl run: P/D ModelServices created at once (local plane, 2 cores)")
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,300,1000")
+    parser.add_argument("--namespaces", type=int, default=4)
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per phase")
+    parser.add_argument("--plot", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="py-spy the convergence")
+    parser.add_argument("controller_args", nargs="*", help="extra `msctl run` flags (after --)")
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = []
+    ok = True
+    for size in (int(s) for s in args.sizes.split(",")):
+        result = run_size(size, args.namespaces, args.controller_args, args.timeout, args.profile)
+        results.append(result)
+        (RESULTS / f"scale-{size}.json").write_text(json.dumps(result, indent=1) + "\n")
+        if size >= 1000:
+            ok = ok and result["all_reconciled_s"] <= 120 and result["peak_rss_mb"] <= 300
+            ok = ok and result["preset_fanout_s"] <= 120
+    print("| ModelServices | all Reconciled s | all Ready s | preset fan-out s | preset rolled s "
+          "| children gone s | peak RSS MB | CPU s | reconcile p50/p99 s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['size']} | {r['all_reconciled_s']} | {r['all_ready_s']} | "
+              f"{r['preset_fanout_s']} | {r['preset_rolled_s']} | {r['children_gone_s']} | "
+              f"{r['peak_rss_mb']} | {r['cpu_seconds_total']} | "
+              f"{r['reconcile_p50_s']}/{r['reconcile_p99_s']} |")  # fmt: skip
+    if args.plot:
+        plot(results, RESULTS / "scale.png")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
