@@ -27,6 +27,7 @@ from typing import Any
 
 from ms_controller.cache import CachedCluster, Caches
 from ms_controller.client import TokenBucket, load_configuration, make_api_client
+from ms_controller.events import EventQueue
 from ms_controller.leader import LeaderElector, LeaseConfig
 from ms_controller.metrics import ERROR, REQUEUE_AFTER, SUCCESS, ControllerMetrics
 from ms_controller.reconcile import ReconcileResult, reconcile
@@ -65,7 +66,7 @@ class ManagerOptions:
     context: str | None = None
     namespaces: tuple[str, ...] = ()
     """Namespaces to watch; empty watches all."""
-    workers: int = 4
+    workers: int = 16
     qps: float = 200.0
     burst: int = 400
     leader_elect: bool = False
@@ -103,6 +104,7 @@ class Manager:
         self.caches = Caches()
         self.cluster = CachedCluster(self.api, self.caches)
         self.renderer = renderer or Renderer()
+        self.events = EventQueue(self.cluster)
         self.queue = WorkQueue(metrics=self.metrics.queue_listener())
         self._users: dict[tuple[str, str], set[str]] = {}
         self._uses: dict[str, tuple[str, str]] = {}
@@ -192,6 +194,7 @@ class Manager:
         unfinished = [w.name for w in self._workers if w.is_alive()]
         if unfinished:
             log.warning("Shutdown grace period over", extra={"unfinished": unfinished})
+        self.events.stop(timeout=max(1.0, deadline - time.monotonic()))
         if self._elector is not None:
             self._elector.stop()  # releases the lease when it holds it
         for reflector in self.caches.all():
@@ -372,6 +375,7 @@ class Manager:
                 options=self.options.render,
                 strict=self.options.strict,
                 around=self._timed_stage,
+                events=self.events.recorder(),
             )
         except Exception as error:  # a bug in us or a plugin: logged, retried with backoff
             seconds = time.monotonic() - started

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from ms_controller.events import Event, EventRecorder
+from ms_controller.events import Event, EventQueue, EventRecorder
 
 REGARDING = {"apiVersion": "llm-d.ai/v1alpha1", "kind": "ModelService", "name": "m",
              "namespace": "ns", "uid": "u"}  # fmt: skip
@@ -45,3 +46,31 @@ def test_a_repeated_event_becomes_a_series_and_distinct_ones_stay_apart():
     assert series["series"]["count"] == 3
     assert series["regarding"] == REGARDING and series["related"]["name"] == "x"
     assert series["reportingController"] == "llm-d.ai/modelservice-controller"
+
+
+class SlowSink(Sink):
+    """A sink whose writes wait until the test lets them through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = threading.Event()
+
+    def create_event(self, namespace: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        self.open.wait(timeout=10)
+        return super().create_event(namespace, body)
+
+
+def test_queued_events_do_not_hold_up_the_reconcile_and_are_all_written():
+    sink = SlowSink()
+    events = EventQueue(sink)
+    recorder = events.recorder()
+    failed = Event("Warning", "ApplyFailed", "Apply", "Service/x refused")
+    for _ in range(3):
+        recorder.emit(REGARDING, failed)  # returns at once although the sink blocks
+    recorder.emit(REGARDING, Event("Normal", "Created", "Apply", "Service/y created"))
+    assert sink.events == {} and len(recorder.emitted) == 4
+    sink.open.set()
+    events.stop(timeout=10)
+    assert len(sink.events) == 2
+    (series,) = [e for e in sink.events.values() if e["reason"] == "ApplyFailed"]
+    assert series["series"]["count"] == 3
