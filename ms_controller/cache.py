@@ -42,9 +42,10 @@ class Caches:
         """The synced reflector holding `kind` objects of `namespace`, if any."""
         group = group_of(api_version)
         with self._lock:
-            reflector = self._by_kind.get((group, kind, None)) or self._by_kind.get(
-                (group, kind, namespace)
-            )
+            # (not `a or b`: a Reflector has a length, and an empty one is falsy)
+            reflector = self._by_kind.get((group, kind, None))
+            if reflector is None:
+                reflector = self._by_kind.get((group, kind, namespace))
         if reflector is None or not reflector.synced.is_set():
             return None
         if reflector.resource.api_version != api_version:
@@ -86,7 +87,6 @@ class CachedCluster(KubeCluster):
         wanted = labels.items()
         return [
             copy.deepcopy(obj)
-            for obj in reflector.items()
-            if (obj.get("metadata") or {}).get("namespace") == namespace
-            and wanted <= ((obj.get("metadata") or {}).get("labels") or {}).items()
+            for obj in reflector.in_namespace(namespace)
+            if wanted <= ((obj.get("metadata") or {}).get("labels") or {}).items()
         ]

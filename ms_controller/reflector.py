@@ -95,6 +95,9 @@ class Reflector:
         """Children keep managedFields: the apply stage reads who owns which field."""
         self._lock = threading.Lock()
         self._store: dict[str, dict[str, Any]] = {}
+        self._by_namespace: dict[str, dict[str, dict[str, Any]]] = {}
+        """The same objects by namespace: a reconcile lists its children in one namespace, and
+        scanning every namespace's objects each time grew with the square of the cluster."""
         self._resource_version = ""
         self._stop = threading.Event()
         self._response: Any = None
@@ -111,6 +114,10 @@ class Reflector:
     def items(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._store.values())
+
+    def in_namespace(self, namespace: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._by_namespace.get(namespace, {}).values())
 
     def object_keys(self) -> list[str]:
         with self._lock:
@@ -196,9 +203,13 @@ class Reflector:
                 self._resource_version = (page.get("metadata") or {}).get("resourceVersion", "")
                 break
         self.lists += 1
+        by_namespace: dict[str, dict[str, dict[str, Any]]] = {}
+        for key, obj in found.items():
+            by_namespace.setdefault(_namespace(obj), {})[key] = obj
         with self._lock:
             before = self._store
             self._store = found
+            self._by_namespace = by_namespace
         for key, obj in found.items():
             old = before.get(key)
             if old is None:
@@ -238,8 +249,10 @@ class Reflector:
                 with self._lock:
                     if kind == DELETED:
                         self._store.pop(key, None)
+                        self._by_namespace.get(_namespace(obj), {}).pop(key, None)
                     else:
                         self._store[key] = obj
+                        self._by_namespace.setdefault(_namespace(obj), {})[key] = obj
                 if version:
                     self._resource_version = version
                 self._handler(str(kind), obj)
@@ -250,6 +263,10 @@ class Reflector:
             # Never hand a watch's connection back to the pool: after stop() shut it down, the
             # next request on it would hang until its read timeout.
             response.response.close()
+
+
+def _namespace(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("namespace") or "")
 
 
 def _version(obj: dict[str, Any]) -> str:
