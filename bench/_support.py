@@ -16,7 +16,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from prometheus_client.parser import text_string_to_metric_families
 
-from ms_engine.devcluster import ControlPlane
+from ms_devcluster import ControlPlane
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_MANAGER = "modelservice-bench"

@@ -57,7 +57,7 @@ from ms_controller.kube import KubeCluster
 from ms_controller.manager import Manager, ManagerOptions
 from ms_controller.reconcile import reconcile
 from ms_engine import Renderer
-from ms_engine.devcluster import ControlPlane, find_binaries
+from ms_devcluster import ControlPlane, find_binaries
 
 NAME = "bench-pd"
 

@@ -65,7 +65,7 @@ from _support import (
 )
 
 from ms_controller.kube import KubeCluster
-from ms_engine.devcluster import ControlPlane, GpuNodes, find_binaries
+from ms_devcluster import ControlPlane, GpuNodes, find_binaries
 
 RESULTS = ROOT / "bench" / "results"
 PODS_PER_MODEL_SERVICE = 4  # decode 2, prefill 1, endpoint picker 1

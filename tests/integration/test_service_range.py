@@ -14,7 +14,7 @@ from kubernetes import client, config
 
 from ms_controller.kube import KubeCluster
 from ms_controller.reconcile import reconcile
-from ms_engine.devcluster import Binaries, ControlPlane
+from ms_devcluster import Binaries, ControlPlane
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
