@@ -56,8 +56,8 @@ from _support import (
 from ms_controller.kube import KubeCluster
 from ms_controller.manager import Manager, ManagerOptions
 from ms_controller.reconcile import reconcile
-from ms_engine import Renderer
 from ms_devcluster import ControlPlane, find_binaries
+from ms_engine import Renderer
 
 NAME = "bench-pd"
 
