@@ -234,7 +234,9 @@ def run_size(
             result["controller_requests_converge"] = counter_by(
                 text, "rest_client_requests_total", "method")  # fmt: skip
             result["rss_after_converge_mb"] = round(controller._status("VmRSS"), 1)
+            _save(result)  # what was measured survives a failure later on
             result |= _preset_edit(api, kube, names, size, timeout, roll_timeout)
+            _save(result)
             result |= _delete_all(api, names, timeout)
             result["cpu_seconds_total"] = round(controller.cpu_seconds() - cpu_start, 1)
             text = controller.metrics()
@@ -260,6 +262,10 @@ def _profiler(controller: Controller, size: int) -> subprocess.Popen[bytes]:
          "--output", str(RESULTS / f"profile-{size}.txt")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def _save(result: dict[str, Any]) -> None:
+    (RESULTS / f"scale-{result['size']}.json").write_text(json.dumps(result, indent=1) + "\n")
 
 
 def _counts(api: client.ApiClient) -> tuple[int, int, int]:
@@ -388,9 +394,14 @@ def _delete_all(api: client.ApiClient, names: list[str], timeout: float) -> dict
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
     started = time.monotonic()
     for namespace in names:
-        custom.delete_collection_namespaced_custom_object(
-            "llm-d.ai", "v1alpha1", namespace, "modelservices"
-        )
+        try:
+            custom.delete_collection_namespaced_custom_object(
+                "llm-d.ai", "v1alpha1", namespace, "modelservices"
+            )
+        except ApiException as error:  # 504: the server goes on deleting; we wait below
+            if error.status != 504:
+                raise
+            print(f"[{namespace}] delete collection: 504, waiting", file=sys.stderr, flush=True)
 
     def left() -> int:
         count = 0
