@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
+from crd_files import CRD_FILES, install_crd
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
@@ -131,34 +131,6 @@ def namespace(kube_api: client.ApiClient, request: pytest.FixtureRequest) -> Ite
         except ApiException as exc:
             if exc.status != 404:
                 raise
-
-
-CRD_FILES = [
-    ROOT / "deploy/crds/llm-d.ai_modelservices.yaml",
-    *sorted((ROOT / "deploy/crds/third-party").glob("*.yaml")),
-]
-"""The ModelService CRD and every third-party CRD the rendered objects use."""
-CRD_MANAGER = "modelservice-tests"
-
-
-def install_crd(extensions: client.ApiextensionsV1Api, path: Path) -> str:
-    """Server-side apply one CRD file and wait until it is Established."""
-    crd = yaml.safe_load(path.read_text())
-    name = crd["metadata"]["name"]
-    extensions.patch_custom_resource_definition(
-        name, crd, field_manager=CRD_MANAGER, _content_type="application/apply-patch+yaml"
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            conditions = extensions.read_custom_resource_definition(name).status.conditions or []
-        except ApiException:
-            conditions = []
-        if any(c.type == "Established" and c.status == "True" for c in conditions):
-            return name
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for CRD {name} to be Established")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

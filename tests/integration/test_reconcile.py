@@ -26,7 +26,7 @@ from ms_engine.stages.apply import Action
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
-from conftest import install_crd  # noqa: E402
+from crd_files import install_crd  # noqa: E402
 from polling import wait_for  # noqa: E402
 from support import fresh_renderer, preset, sample  # noqa: E402
 
