@@ -37,7 +37,7 @@ from ms_controller.workqueue import WorkQueue
 from ms_engine import Renderer, RenderOptions
 from ms_engine.api import API_VERSION, GROUP, KIND
 from ms_engine.api.crd import PLURAL
-from ms_engine.names import MANAGED_BY, MANAGER
+from ms_engine.names import MANAGED_BY, MANAGER, PART_OF
 
 log = logging.getLogger("ms_controller")
 
@@ -300,6 +300,12 @@ class Manager:
 
     def _on_child(self, event: str, obj: dict[str, Any]) -> None:
         self._enqueue_owner(obj)
+        # A child whose owner reference was removed by hand no longer names its owner; its
+        # part-of label still does, and that ModelService must report the ChildConflict.
+        metadata = obj.get("metadata") or {}
+        part_of = (metadata.get("labels") or {}).get(PART_OF)
+        if isinstance(part_of, str) and part_of:
+            self.queue.add(f"{metadata.get('namespace')}/{part_of}")
 
     def _enqueue_owner(self, obj: dict[str, Any]) -> None:
         metadata = obj.get("metadata") or {}

@@ -228,10 +228,11 @@ def _record_events(
             }
             if child.action in (Action.CREATED, Action.CONFIGURED, Action.PRUNED):
                 reason = child.action.value.capitalize()
-                events.emit(
-                    regarding,
-                    Event(NORMAL, reason, "Apply", f"{child.ref} {child.action.value}", related),
-                )
+                # Why it was configured (e.g. "spec.x was changed by another manager").
+                note = f"{child.ref} {child.action.value}"
+                if child.action == Action.CONFIGURED and child.message:
+                    note = f"{note}: {child.message}"
+                events.emit(regarding, Event(NORMAL, reason, "Apply", note, related))
             elif child.action == Action.FAILED:
                 events.emit(
                     regarding,

@@ -23,6 +23,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -196,6 +197,9 @@ class ControlPlane:
     ports: dict[str, int] = field(default_factory=dict)
     records: list[ProcessRecord] = field(default_factory=list)
     _popen: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
+    _commands: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    """Each component's command line, to start it again (`restart_component`)."""
+    _die_with_parent: bool = field(default=False, repr=False)
 
     # -- paths -------------------------------------------------------------------------------
 
@@ -281,6 +285,7 @@ class ControlPlane:
         nodes: GpuNodes | None = None,
         timeout: float = 120.0,
         die_with_parent: bool = False,
+        apiserver_args: tuple[str, ...] = (),
         log: Log = _quiet,
         service_cidr: str = SERVICE_CIDR,
         client_qps: int = 0,
@@ -295,8 +300,9 @@ class ControlPlane:
 
         `die_with_parent` makes the kernel stop the components if this Python process dies
         without calling `stop` (for test sessions; `msctl dev cluster up` leaves it off so the
-        plane outlives the command). On any failure every started process is stopped and the
-        directory removed before the error is raised.
+        plane outlives the command). `apiserver_args` are appended to kube-apiserver's flags
+        (e.g. a low `--max-requests-inflight`). On any failure every started process is
+        stopped and the directory removed before the error is raised.
         """
         directory = (directory or default_directory()).resolve()
         binaries = binaries or find_binaries()
@@ -315,6 +321,7 @@ class ControlPlane:
             server=f"https://127.0.0.1:{ports.apiserver}",
             full=full,
             ports=dict(vars(ports)),
+            _die_with_parent=die_with_parent,
         )
         try:
             plane._start(
@@ -323,6 +330,7 @@ class ControlPlane:
                 nodes or GpuNodes(),
                 timeout,
                 die_with_parent,
+                apiserver_args,
                 log,
                 _Sizing(service_cidr, client_qps),
             )
@@ -342,6 +350,7 @@ class ControlPlane:
         )
         self.records.append(record)
         self._popen[record.pid] = process
+        self._commands[name] = list(args)
         self._save()
 
     def _wait(
@@ -377,6 +386,7 @@ class ControlPlane:
         nodes: GpuNodes,
         timeout: float,
         die_with_parent: bool,
+        apiserver_args: tuple[str, ...],
         log: Log,
         sizing: _Sizing,
     ) -> None:
@@ -412,8 +422,8 @@ class ControlPlane:
         self._wait("etcd /health", deadline, lambda: probe(f"{etcd_url}/health") == 200)
         log(f"etcd ready on {etcd_url} ({time.monotonic() - t0:.1f} s)")
 
-        self._spawn("kube-apiserver", _apiserver_args(binaries, pki, ports, self.directory,
-                                                          sizing.service_cidr),
+        self._spawn("kube-apiserver", [*_apiserver_args(binaries, pki, ports, self.directory,
+                                                        sizing.service_cidr), *apiserver_args],
                     die_with_parent)  # fmt: skip
         api = self.admin_client()
         self._wait("kube-apiserver /readyz", deadline, lambda: _status(api, "/readyz") == 200)
@@ -497,6 +507,50 @@ class ControlPlane:
                        component)  # fmt: skip
         log(f"controller-manager, scheduler, kwok and {nodes.count} GPU nodes ready "
             f"({time.monotonic() - t0:.1f} s)")  # fmt: skip
+
+    # -- faults: stop and start one component -----------------------------------------------
+
+    def _record(self, name: str) -> ProcessRecord:
+        for record in self.records:
+            if record.name == name:
+                return record
+        raise DevClusterError(f"no component named {name!r} in this plane")
+
+    def stop_component(self, name: str, *, kill: bool = False) -> None:
+        """Stop one component (SIGTERM, or SIGKILL with `kill`), for fault tests; the rest of
+        the plane keeps running until `start_component` brings it back."""
+        record = self._record(name)
+        process = self._popen.pop(record.pid, None)
+        if kill and is_alive(record):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(record.pid, signal.SIGKILL)
+        stop(record, process=process)
+
+    def start_component(
+        self, name: str, *, extra_args: tuple[str, ...] = (), timeout: float = 60.0
+    ) -> None:
+        """Start a stopped component again with the same command line (plus `extra_args`),
+        on the same ports and data, and wait until it answers its health check."""
+        record = self._record(name)
+        if is_alive(record):
+            raise DevClusterError(f"{name} (pid {record.pid}) still runs; stop it first")
+        self.records.remove(record)
+        self._spawn(name, [*self._commands[name], *extra_args], self._die_with_parent)
+        if extra_args:
+            self._commands[name] = self._commands[name][: -len(extra_args)]
+        deadline = time.monotonic() + timeout
+        if name == "etcd":
+            url = f"http://127.0.0.1:{self.ports['etcd_client']}/health"
+            self._wait("etcd /health", deadline, lambda: probe(url) == 200, name)
+        elif name == "kube-apiserver":
+            api = self.admin_client()
+            self._wait("kube-apiserver /readyz", deadline,
+                       lambda: _status(api, "/readyz") == 200, name)  # fmt: skip
+
+    def restart_component(self, name: str, *, kill: bool = False, timeout: float = 60.0) -> None:
+        """`stop_component` then `start_component`."""
+        self.stop_component(name, kill=kill)
+        self.start_component(name, timeout=timeout)
 
     # -- stop --------------------------------------------------------------------------------
 

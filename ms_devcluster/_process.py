@@ -116,7 +116,10 @@ def stop(
     """SIGTERM, then SIGKILL after `grace` seconds; True if this call had anything to stop."""
     if not is_alive(record):
         if process is not None:
-            process.poll()
+            # A killed Go process shows as a zombie while its other threads still exit, and
+            # cannot be reaped until they have: wait, or its Popen warns "still running".
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=5.0)
         return False
     reap = process.poll if process is not None else None
     with contextlib.suppress(ProcessLookupError):
