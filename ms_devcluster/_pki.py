@@ -48,9 +48,14 @@ def _openssl(*args: str, cwd: Path) -> None:
         raise StartupError(f"openssl {args[0]} failed: {detail}")
 
 
-def _sign(
-    directory: Path, ca: CertPair, name: str, subject: str, extensions: list[str]
-) -> CertPair:
+CLIENT_EXTENSIONS = [
+    "basicConstraints=critical,CA:FALSE",
+    "keyUsage=critical,digitalSignature",
+    "extendedKeyUsage=clientAuth",
+]
+
+
+def sign(directory: Path, ca: CertPair, name: str, subject: str, extensions: list[str]) -> CertPair:
     pair = CertPair(cert=directory / f"{name}.crt", key=directory / f"{name}.key")
     csr = directory / f"{name}.csr"
     ext = directory / f"{name}.ext"
@@ -81,11 +86,11 @@ def create_pki(directory: Path, *, service_cluster_ip: str) -> Pki:
     names = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
              "kubernetes.default.svc.cluster.local"]  # fmt: skip
     san = ",".join(["IP:127.0.0.1", f"IP:{service_cluster_ip}", *(f"DNS:{n}" for n in names)])
-    serving = _sign(directory, ca, "apiserver", "/CN=kube-apiserver",
+    serving = sign(directory, ca, "apiserver", "/CN=kube-apiserver",
                     [*leaf, "extendedKeyUsage=serverAuth", f"subjectAltName={san}"])  # fmt: skip
-    admin = _sign(directory, ca, "admin", "/O=system:masters/CN=modelservice-admin", client)
-    kcm = _sign(directory, ca, "controller-manager", "/CN=system:kube-controller-manager", client)
-    scheduler = _sign(directory, ca, "scheduler", "/CN=system:kube-scheduler", client)
+    admin = sign(directory, ca, "admin", "/O=system:masters/CN=modelservice-admin", client)
+    kcm = sign(directory, ca, "controller-manager", "/CN=system:kube-controller-manager", client)
+    scheduler = sign(directory, ca, "scheduler", "/CN=system:kube-scheduler", client)
     sa_key = directory / "service-account.key"
     sa_pub = directory / "service-account.pub"
     _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",

@@ -39,7 +39,7 @@ import yaml
 from ms_devcluster._binaries import Binaries, find_binaries
 from ms_devcluster._errors import AlreadyRunningError, DevClusterError, StartupError
 from ms_devcluster._http import ApiClient, probe
-from ms_devcluster._pki import CertPair, Pki, create_pki
+from ms_devcluster._pki import CLIENT_EXTENSIONS, CertPair, Pki, create_pki, sign
 from ms_devcluster._process import ProcessRecord, is_alive, log_tail, spawn, stop
 
 DIR_ENV = "MS_DEVCLUSTER_DIR"
@@ -507,6 +507,19 @@ class ControlPlane:
                        component)  # fmt: skip
         log(f"controller-manager, scheduler, kwok and {nodes.count} GPU nodes ready "
             f"({time.monotonic() - t0:.1f} s)")  # fmt: skip
+
+    def user_kubeconfig(self, user: str, groups: tuple[str, ...] = ()) -> Path:
+        """A kubeconfig for `user` (a client certificate signed by the plane's CA), in
+        `kubeconfigs/<user>`: a non-admin identity, subject to RBAC and to API priority and
+        fairness (the admin's `system:masters` group is exempt from both)."""
+        directory = self.directory / "kubeconfigs"
+        directory.mkdir(exist_ok=True)
+        ca = CertPair(cert=self.pki_dir / "ca.crt", key=self.pki_dir / "ca.key")
+        subject = "".join(f"/O={group}" for group in groups) + f"/CN={user}"
+        pair = sign(self.pki_dir, ca, f"user-{user}", subject, CLIENT_EXTENSIONS)
+        path = directory / user
+        write_kubeconfig(path, server=self.server, ca=ca.cert, client=pair, user=user)
+        return path
 
     # -- faults: stop and start one component -----------------------------------------------
 
