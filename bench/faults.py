@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -47,6 +48,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=80)
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the lab stops the plane and the controllers it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ.setdefault("GOTOOLCHAIN", "local")
     test_faults.COUNT = args.count
     outcomes: list[tuple[str, float, str]] = []
@@ -66,6 +69,7 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory(prefix="faults-bench-") as tmp:
         lab = Lab(Path(tmp), gpu_nodes=4, pods_per_node=250)
+        lab.patience = max(1.0, args.count / 20)
         try:
             for name, run in FAULTS:
                 started = time.monotonic()

@@ -240,6 +240,8 @@ class Lab:
         self.base_config = preset("sim")
         self.put(self.base_config)
         self.decoy_names: list[tuple[str, str]] = []
+        self.patience = 1.0
+        """Multiplies every convergence timeout (the bench runs more ModelServices)."""
         self.expected: dict[str, tuple[str, str]] = {}
         """ModelServices expected to end in a failure condition: name -> (type, reason)."""
 
@@ -390,6 +392,7 @@ class Lab:
     def converge(self, timeout: float = 180.0, namespace: str | None = None) -> float:
         """Seconds until every ModelService is settled."""
         started = time.monotonic()
+        timeout *= self.patience
         last: list[str] = []
 
         def done() -> bool:
