@@ -37,6 +37,7 @@ from ms_controller.workqueue import WorkQueue
 from ms_engine import Renderer, RenderOptions
 from ms_engine.api import API_VERSION, GROUP, KIND
 from ms_engine.api.crd import PLURAL
+from ms_engine.cluster import ClusterError
 from ms_engine.names import MANAGED_BY, MANAGER, PART_OF
 
 log = logging.getLogger("ms_controller")
@@ -383,6 +384,23 @@ class Manager:
                 around=self._timed_stage,
                 events=self.events.recorder(),
             )
+        except ClusterError as error:
+            # The API server refused or failed a write reconcile does not turn into a condition
+            # (the status itself, e.g. a 403 while a restarted API server's RBAC cache fills):
+            # not a bug, no traceback; retried with backoff.
+            seconds = time.monotonic() - started
+            delay = self.queue.add_rate_limited(key)
+            self.metrics.reconciled(seconds, ERROR)
+            log.warning(
+                "Reconcile failed",
+                extra={
+                    "key": key,
+                    "duration_ms": round(seconds * 1000, 1),
+                    "retry_in": delay,
+                    "error": str(error),
+                },
+            )
+            return
         except Exception as error:  # a bug in us or a plugin: logged, retried with backoff
             seconds = time.monotonic() - started
             delay = self.queue.add_rate_limited(key)

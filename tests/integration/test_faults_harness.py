@@ -33,7 +33,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from ms_controller.kube import KubeCluster
-from ms_engine.devcluster import ControlPlane, GpuNodes
+from ms_devcluster import ControlPlane, GpuNodes
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
@@ -556,4 +556,5 @@ def check(
         (c for c in reversed(lab.controllers) if c.process.poll() is None), None
     )
     outcome.healthy = alive is not None and alive.healthy()
+    print(f"\nOUTCOME {outcome}")
     return after
