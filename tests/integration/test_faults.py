@@ -282,9 +282,12 @@ def test_8_deleted_while_reconciling(lab: Lab) -> None:
 
     wait_for(gone, "the namespace gone", 120)
     wait_for(lambda: "ms-003" not in lab.snapshot().children, "ms-003's children collected", 60)
-    # No error loop: nothing reconciles the deleted ones again, and no reconcile crashed.
-    time.sleep(3)
+    # No error loop: once the roll-out's backlog drained, nothing reconciles the deleted ones
+    # again, and no reconcile crashed.
     watched = controller(lab)
+    wait_for(lambda: deployments_have(lab, 6), "the preset edit rolled out", 120)
+    wait_for(lambda: metric(watched.metrics(), "workqueue_depth") == 0, "an empty queue", 60)
+    time.sleep(3)
     window = time.time()
     time.sleep(8)
     late = [
