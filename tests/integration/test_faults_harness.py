@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
-from conftest import CRD_FILES, install_crd  # noqa: E402
+from crd_files import CRD_FILES, install_crd  # noqa: E402
 from support import preset, sample  # noqa: E402
 
 MSCTL = Path(sys.executable).parent / "msctl"
