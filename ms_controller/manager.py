@@ -384,34 +384,22 @@ class Manager:
                 around=self._timed_stage,
                 events=self.events.recorder(),
             )
-        except ClusterError as error:
-            # The API server refused or failed a write reconcile does not turn into a condition
-            # (the status itself, e.g. a 403 while a restarted API server's RBAC cache fills):
-            # not a bug, no traceback; retried with backoff.
+        except Exception as error:
+            # A write the API server refused or failed outside what reconcile turns into a
+            # condition (the status itself, e.g. a 403 while a restarted API server's RBAC
+            # cache fills) is not a bug: a warning. Anything else is a bug in us or a plugin:
+            # logged with its traceback. Both are retried with backoff.
             seconds = time.monotonic() - started
             delay = self.queue.add_rate_limited(key)
             self.metrics.reconciled(seconds, ERROR)
-            log.warning(
-                "Reconcile failed",
+            refused = isinstance(error, ClusterError)
+            (log.warning if refused else log.exception)(
+                "Reconcile failed" if refused else "Reconcile crashed",
                 extra={
                     "key": key,
                     "duration_ms": round(seconds * 1000, 1),
                     "retry_in": delay,
-                    "error": str(error),
-                },
-            )
-            return
-        except Exception as error:  # a bug in us or a plugin: logged, retried with backoff
-            seconds = time.monotonic() - started
-            delay = self.queue.add_rate_limited(key)
-            self.metrics.reconciled(seconds, ERROR)
-            log.exception(
-                "Reconcile crashed",
-                extra={
-                    "key": key,
-                    "duration_ms": round(seconds * 1000, 1),
-                    "retry_in": delay,
-                    "error": repr(error),
+                    "error": str(error) if refused else repr(error),
                 },
             )
             return

@@ -54,7 +54,7 @@ def container_ports(spec: dict[str, Any]) -> set[int]:
         for port in container.get("ports") or []:
             if isinstance(port.get("containerPort"), int):
                 ports.add(port["containerPort"])
-        flag = flag_value(command_words(container), "--port")
+        flag = effective_value(command_words(container), "--port")
         if flag and flag.isdigit():
             ports.add(int(flag))
     return ports
@@ -75,16 +75,11 @@ def command_words(container: dict[str, Any]) -> list[str]:
     return words
 
 
-def flag_value(words: list[str], flag: str) -> str | None:
-    """The effective value of `flag`: its last occurrence, as argparse (vLLM's parser) keeps."""
-    return effective_value(words, flag)
-
-
 def served_model(container: dict[str, Any]) -> str | None:
     """What a vLLM container serves: `--served-model-name`, else `--model`, else `serve <model>`."""
     words = command_words(container)
     for flag in ("--served-model-name", "--model"):
-        value = flag_value(words, flag)
+        value = effective_value(words, flag)
         if value:
             return value
     if "serve" in words:
@@ -141,7 +136,7 @@ def endpoint_picker_configs(
     spec = pod_spec(epp)
     found: list[tuple[str, ...]] = []
     for container in spec.get("containers") or []:
-        text = flag_value([str(a) for a in container.get("args") or []], "--config-text")
+        text = effective_value([str(a) for a in container.get("args") or []], "--config-text")
         profiles = _profiles(text) if text else None
         if profiles is not None:
             found.append(profiles)
@@ -188,7 +183,7 @@ def check_nixl_env(context: RenderContext) -> Iterable[Problem]:
             continue
         for container in serving_containers(pod_spec(deployment)):
             words = command_words(container)
-            config = flag_value(words, "--kv-transfer-config")
+            config = effective_value(words, "--kv-transfer-config")
             if not config or "NixlConnector" not in config:
                 continue
             env = {variable.get("name") for variable in container.get("env") or []}
