@@ -191,6 +191,7 @@ def run_size(
     timeout: float,
     profile: bool,
     roll_timeout: float,
+    apiserver_profile: float = 0.0,
 ) -> dict:
     pods = size * PODS_PER_MODEL_SERVICE
     nodes = GpuNodes(count=max(2, math.ceil(pods / PODS_PER_NODE) + 1), pods=str(PODS_PER_NODE),
@@ -200,8 +201,11 @@ def run_size(
     with tempfile.TemporaryDirectory(prefix="ms-bench-scale-") as tmp:
         print(f"[{size}] starting a plane with {nodes.count} KWOK nodes [{load()}]",
               file=sys.stderr, flush=True)  # fmt: skip
-        plane = ControlPlane.start(Path(tmp) / "plane", full=True, binaries=find_binaries(),
-                                   nodes=nodes, die_with_parent=True, client_qps=200)  # fmt: skip
+        plane = ControlPlane.start(
+            Path(tmp) / "plane", full=True, binaries=find_binaries(), nodes=nodes,
+            die_with_parent=True, client_qps=200,
+            apiserver_args=("--profiling=true",) if apiserver_profile else (),
+        )  # fmt: skip
         controller: Controller | None = None
         api = api_client(plane, pool=32)
         try:
@@ -215,12 +219,15 @@ def run_size(
             cpu_start = controller.cpu_seconds()
             requests_before = apiserver_requests(plane)
             spy = _profiler(controller, size) if profile else None
+            pprof = _apiserver_profiler(api, size, apiserver_profile) if apiserver_profile else None
             try:
                 result |= _converge(api, kube, names, size, controller, timeout)
             finally:
                 if spy is not None:
                     spy.send_signal(signal.SIGINT)
                     spy.wait(timeout=60)
+                if pprof is not None:
+                    pprof.join()
             result["cpu_seconds_converge"] = round(controller.cpu_seconds() - cpu_start, 1)
             text = controller.metrics()
             result["reconcile_p50_s"] = round(
@@ -262,6 +269,24 @@ def _profiler(controller: Controller, size: int) -> subprocess.Popen[bytes]:
          "--output", str(RESULTS / f"profile-{size}.txt")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def _apiserver_profiler(api: client.ApiClient, size: int, seconds: float) -> threading.Thread:
+    """The API server's own CPU profile over the first `seconds` of the convergence (Go pprof,
+    read with `go tool pprof -top <kube-apiserver> bench/results/apiserver-<size>.pprof`)."""
+
+    def fetch() -> None:
+        method, url, headers, body, post = api.param_serialize(
+            method="GET", resource_path="/debug/pprof/profile",
+            query_params=[("seconds", int(seconds))], auth_settings=["BearerToken"],
+        )  # fmt: skip
+        response = api.call_api(method, url, headers, body, post,
+                                _request_timeout=(10, seconds + 60))  # fmt: skip
+        (RESULTS / f"apiserver-{size}.pprof").write_bytes(response.response.data)
+
+    thread = threading.Thread(target=fetch, daemon=True)
+    thread.start()
+    return thread
 
 
 def _save(result: dict[str, Any]) -> None:
@@ -458,6 +483,9 @@ def main() -> int:
                         "(default: --timeout); the count rolled by then is reported")  # fmt: skip
     parser.add_argument("--plot", action="store_true")
     parser.add_argument("--profile", action="store_true", help="py-spy the convergence")
+    parser.add_argument("--apiserver-profile", type=float, default=0.0, metavar="SECONDS",
+                        help="take the API server's CPU profile over the first SECONDS of the "
+                        "convergence (bench/results/apiserver-<size>.pprof)")  # fmt: skip
     parser.add_argument("controller_args", nargs="*", help="extra `msctl run` flags (after --)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -465,7 +493,7 @@ def main() -> int:
     ok = True
     for size in (int(s) for s in args.sizes.split(",")):
         result = run_size(size, args.namespaces, args.controller_args, args.timeout, args.profile,
-                          args.roll_timeout or args.timeout)  # fmt: skip
+                          args.roll_timeout or args.timeout, args.apiserver_profile)  # fmt: skip
         results.append(result)
         (RESULTS / f"scale-{size}.json").write_text(json.dumps(result, indent=1) + "\n")
         if size >= 1000:  # the targets

@@ -13,7 +13,6 @@ own write queues one more pass that then finds nothing to do.
 from __future__ import annotations
 
 import builtins
-import copy
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -63,8 +62,8 @@ class Caches:
 class CachedCluster(KubeCluster):
     """`KubeCluster` with `get`/`list` served by the caches where a synced one exists.
 
-    Cached objects are shared between threads: callers get copies, so nothing a reconcile
-    does to an object it read can change the cache.
+    Every read parses a fresh copy of the cached JSON, so nothing a reconcile does to an object
+    it read can change the cache or another worker's copy.
     """
 
     def __init__(self, api: client.ApiClient, caches: Caches, *, dry_run: bool = False) -> None:
@@ -75,8 +74,7 @@ class CachedCluster(KubeCluster):
         reflector = self.caches.of(api_version, kind, namespace)
         if reflector is None:
             return super().get(api_version, kind, namespace, name)
-        found = reflector.get(f"{namespace}/{name}" if namespace else name)
-        return copy.deepcopy(found) if found is not None else None
+        return reflector.get(f"{namespace}/{name}" if namespace else name)
 
     def list(
         self, api_version: str, kind: str, namespace: str, labels: Mapping[str, str]
@@ -84,9 +82,4 @@ class CachedCluster(KubeCluster):
         reflector = self.caches.of(api_version, kind, namespace)
         if reflector is None:
             return super().list(api_version, kind, namespace, labels)
-        wanted = labels.items()
-        return [
-            copy.deepcopy(obj)
-            for obj in reflector.in_namespace(namespace)
-            if wanted <= ((obj.get("metadata") or {}).get("labels") or {}).items()
-        ]
+        return reflector.select(namespace, labels)

@@ -109,6 +109,8 @@ class Manager:
         self.queue = WorkQueue(metrics=self.metrics.queue_listener())
         self._users: dict[tuple[str, str], set[str]] = {}
         self._uses: dict[str, tuple[str, str]] = {}
+        self._ready: dict[str, str] = {}
+        """ModelService key -> its Ready status (True, False, Unknown), for the gauge."""
         self._index_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._workers: list[threading.Thread] = []
@@ -234,6 +236,7 @@ class Manager:
                 Resource(api_version, plural, namespace, labels),
                 handler,
                 keep_managed_fields=keep_managed_fields,
+                index_label=PART_OF,  # a reconcile lists its children by this label
             )
             self.caches.add(kind, namespace, reflector)
             self._spawn(f"watch-{plural}.{api_version}", reflector.run)
@@ -279,6 +282,10 @@ class Manager:
             ((obj.get("spec") or {}).get("baseConfigMapRef") or {}) if event != DELETED else {}
         )
         with self._index_lock:
+            if event == DELETED:
+                self._ready.pop(key, None)
+            else:
+                self._ready[key] = _ready_status(obj)
             old = self._uses.pop(key, None)
             if old is not None:
                 self._users.get(old, set()).discard(key)
@@ -339,16 +346,9 @@ class Manager:
         while not self._stop.wait(1.0):
             self.metrics.update_unfinished(self.queue.processing())
             counts = {"True": 0, "False": 0, "Unknown": 0}
-            for reflector in self.caches.all():
-                if reflector.resource.plural != PLURAL:
-                    continue
-                for obj in reflector.items():
-                    conditions = (obj.get("status") or {}).get("conditions") or []
-                    ready: dict[str, Any] = next(
-                        (c for c in conditions if c.get("type") == "Ready"), {}
-                    )
-                    status = ready.get("status")
-                    counts[status if status in counts else "Unknown"] += 1
+            with self._index_lock:
+                for status in self._ready.values():
+                    counts[status] += 1
             for status, count in counts.items():
                 self.metrics.model_services.labels(status).set(count)
 
@@ -459,3 +459,10 @@ class Manager:
 
 def default_identity() -> str:
     return os.environ.get("POD_NAME") or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+
+
+def _ready_status(model_service: dict[str, Any]) -> str:
+    conditions = (model_service.get("status") or {}).get("conditions") or []
+    ready: dict[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
+    status = ready.get("status")
+    return status if status in ("True", "False") else "Unknown"

@@ -116,3 +116,54 @@ def test_a_server_that_refuses_is_retried_not_fatal(kube_api, namespace):
     time.sleep(0.5)
     assert running.thread.is_alive() and not reflector.synced.is_set()
     running.stop()
+
+
+def test_selects_by_the_indexed_label_and_follows_relabelling(kube_api, namespace):
+    """A reconcile lists its children by their part-of label: the index must hold exactly the
+    objects carrying each value, also after a label changes or an object goes."""
+    core = client.CoreV1Api(kube_api)
+    for name, owner in (("a-1", "a"), ("a-2", "a"), ("b-1", "b")):
+        core.create_namespaced_config_map(namespace, config_map(name, owner=owner))
+    reflector = Reflector(
+        kube_api, Resource("v1", "configmaps", namespace, "app=t"), index_label="owner"
+    )
+    running = Running(reflector)
+    try:
+        assert reflector.synced.wait(10)
+
+        def names(**labels: str) -> list[str]:
+            return sorted(o["metadata"]["name"] for o in reflector.select(namespace, labels))
+
+        assert names(owner="a") == ["a-1", "a-2"]
+        assert names(owner="a", app="t") == ["a-1", "a-2"]
+        assert names(owner="b", app="other") == []
+        assert names() == ["a-1", "a-2", "b-1"]  # no indexed label: the namespace's objects
+        assert reflector.select("elsewhere", {"owner": "a"}) == []
+        core.patch_namespaced_config_map("a-2", namespace, {"metadata": {"labels": {"owner": "b"}}})
+        core.delete_namespaced_config_map("a-1", namespace)
+        wait_for(lambda: names(owner="b") == ["a-2", "b-1"], "a-2 relabelled")
+        wait_for(lambda: names(owner="a") == [], "a-1 gone")
+    finally:
+        running.stop()
+
+
+def test_every_read_is_a_copy_the_caller_may_change(kube_api, namespace):
+    core = client.CoreV1Api(kube_api)
+    core.create_namespaced_config_map(namespace, config_map("cm", owner="a"))
+    reflector = Reflector(
+        kube_api, Resource("v1", "configmaps", namespace, "app=t"), index_label="owner"
+    )
+    running = Running(reflector)
+    try:
+        assert reflector.synced.wait(10)
+        read = reflector.get(f"{namespace}/cm")
+        read["data"]["k"] = "changed by a reconcile"
+        read["metadata"]["labels"]["owner"] = "b"
+        listed = reflector.select(namespace, {"owner": "a"})
+        listed[0]["data"].clear()
+        assert reflector.get(f"{namespace}/cm")["data"] == {"k": "cm"}
+        assert [o["metadata"]["name"] for o in reflector.select(namespace, {"owner": "a"})] == [
+            "cm"
+        ]
+    finally:
+        running.stop()
