@@ -345,12 +345,16 @@ class Manager:
         """Once a second: the in-flight work gauges and ModelServices by Ready status."""
         while not self._stop.wait(1.0):
             self.metrics.update_unfinished(self.queue.processing())
-            counts = {"True": 0, "False": 0, "Unknown": 0}
-            with self._index_lock:
-                for status in self._ready.values():
-                    counts[status] += 1
-            for status, count in counts.items():
+            for status, count in self.ready_counts().items():
                 self.metrics.model_services.labels(status).set(count)
+
+    def ready_counts(self) -> dict[str, int]:
+        """ModelServices by the status of their Ready condition, as the watch last saw them."""
+        counts = {"True": 0, "False": 0, "Unknown": 0}
+        with self._index_lock:
+            for status in self._ready.values():
+                counts[status] += 1
+        return counts
 
     # -- workers --------------------------------------------------------------------------------
 

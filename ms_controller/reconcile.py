@@ -210,6 +210,25 @@ def _deployments(
     return found
 
 
+NOTE_LIMIT = 1024
+"""events.k8s.io/v1 refuses a longer note."""
+
+
+def created_note(refs: list[str]) -> str:
+    """One note for every child a pass created: a new ModelService makes a dozen at once, and a
+    dozen Events each would be most of the API server's writes for it (and of `describe`)."""
+    head = f"created {len(refs)} {'object' if len(refs) == 1 else 'objects'}: "
+    shown: list[str] = []
+    for ref in refs:
+        rest = len(refs) - len(shown) - 1
+        tail = f" (+{rest} more)" if rest else ""
+        if len(head + ", ".join([*shown, ref]) + tail) > NOTE_LIMIT:
+            break
+        shown.append(ref)
+    rest = len(refs) - len(shown)
+    return head + ", ".join(shown) + (f" (+{rest} more)" if rest else "")
+
+
 def _record_events(
     events: EventRecorder,
     live: dict[str, Any],
@@ -219,6 +238,9 @@ def _record_events(
 ) -> None:
     regarding = _regarding(live)
     if report is not None:
+        created = [child.ref for child in report.children if child.action == Action.CREATED]
+        if created:
+            events.emit(regarding, Event(NORMAL, "Created", "Apply", created_note(created)))
         for child in report.children:
             related = {
                 "apiVersion": child.api_version,
@@ -226,7 +248,7 @@ def _record_events(
                 "name": child.name,
                 "namespace": regarding["namespace"],
             }
-            if child.action in (Action.CREATED, Action.CONFIGURED, Action.PRUNED):
+            if child.action in (Action.CONFIGURED, Action.PRUNED):
                 reason = child.action.value.capitalize()
                 # Why it was configured (e.g. "spec.x was changed by another manager").
                 note = f"{child.ref} {child.action.value}"

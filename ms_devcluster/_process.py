@@ -17,7 +17,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,8 +80,9 @@ def spawn(
     log: Path,
     cwd: Path,
     die_with_parent: bool,
+    environment: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
-    """Start `args` with stdout and stderr appended to `log`."""
+    """Start `args` with stdout and stderr appended to `log`, `environment` added to ours."""
     with log.open("ab") as out:
         process = subprocess.Popen(
             list(args),
@@ -91,6 +92,7 @@ def spawn(
             cwd=cwd,
             start_new_session=True,
             preexec_fn=_die_with_parent if die_with_parent else None,
+            env={**os.environ, **environment} if environment else None,
         )
     start_time = proc_start_time(process.pid) or ""
     return process, ProcessRecord(name=name, pid=process.pid, start_time=start_time, log=str(log))

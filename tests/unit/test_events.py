@@ -74,3 +74,17 @@ def test_queued_events_do_not_hold_up_the_reconcile_and_are_all_written():
     assert len(sink.events) == 2
     (series,) = [e for e in sink.events.values() if e["reason"] == "ApplyFailed"]
     assert series["series"]["count"] == 3
+
+
+def test_one_created_note_names_every_child_and_fits_an_event():
+    from ms_controller.reconcile import NOTE_LIMIT, created_note
+
+    assert created_note(["Service/a"]) == "created 1 object: Service/a"
+    assert created_note(["ServiceAccount/a-sa", "Deployment/a-decode"]) == (
+        "created 2 objects: ServiceAccount/a-sa, Deployment/a-decode"
+    )
+    many = [f"Deployment/{'x' * 60}-{i}" for i in range(40)]
+    note = created_note(many)
+    assert len(note) <= NOTE_LIMIT
+    shown = note.split(": ", 1)[1].split(" (+")[0].split(", ")
+    assert shown == many[: len(shown)] and note.endswith(f"(+{40 - len(shown)} more)")

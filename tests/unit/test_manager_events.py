@@ -7,6 +7,7 @@ import pytest
 
 from ms_controller.manager import Manager, ManagerOptions
 from ms_controller.reconcile import ReconcileResult
+from ms_controller.reflector import ADDED, DELETED, MODIFIED
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -91,3 +92,19 @@ def test_what_happens_after_a_reconcile(manager, result, outcome, queued_again):
     assert manager._schedule("team/a", result) == outcome
     assert (manager.queue.get(timeout=1.0) == "team/a") is queued_again
     assert manager.queue.failures("team/a") == (1 if result.retry else 0)
+
+
+def with_ready(obj: dict, status: str | None) -> dict:
+    if status is not None:
+        obj["status"] = {"conditions": [{"type": "Ready", "status": status}]}
+    return obj
+
+
+def test_the_ready_gauge_follows_every_model_service_event(manager):
+    manager._on_model_service(ADDED, with_ready(model_service("a", None), None))
+    manager._on_model_service(ADDED, with_ready(model_service("b", None), "False"))
+    manager._on_model_service(ADDED, with_ready(model_service("c", None), "True"))
+    assert manager.ready_counts() == {"True": 1, "False": 1, "Unknown": 1}
+    manager._on_model_service(MODIFIED, with_ready(model_service("b", None), "True"))
+    manager._on_model_service(DELETED, with_ready(model_service("c", None), "True"))
+    assert manager.ready_counts() == {"True": 1, "False": 0, "Unknown": 1}
