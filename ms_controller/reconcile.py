@@ -170,7 +170,9 @@ def reconcile(
         reconciled["message"] += f"; warnings: {shown}{more}"
     if reconciled["status"] == "True":
         for role_state, deployment in _deployments(report, readiness):
-            if not role_state.ok:
+            # Pods explain an unavailable role; a Deployment with no pod yet (just created) has
+            # none to read, and listing them was 3 of every new ModelService's requests.
+            if not role_state.ok and int((deployment.get("status") or {}).get("replicas") or 0):
                 spec = deployment.get("spec") or {}
                 selector = (spec.get("selector") or {}).get("matchLabels")
                 if selector:
