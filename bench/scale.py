@@ -3,7 +3,7 @@
     .venv/bin/python bench/scale.py [--sizes 100,300,1000] [--namespaces 4] [--plot]
 
 For each size, on a fresh local plane it starts itself (etcd, kube-apiserver, controller-manager
-and scheduler with a raised client QPS, KWOK with enough fake nodes for every pod):
+and scheduler, KWOK with enough fake nodes for every pod):
 
 1. one `sim` preset per namespace, then `msctl run` as a subprocess, then `size` P/D
    ModelServices (distinct names, spread over `--namespaces`) created at once by 16 threads;
@@ -21,6 +21,12 @@ out <= 120 s. `--plot` writes bench/results/scale.png (Reconciled/Ready over tim
 needs matplotlib: `pip install -e '.[bench]'`). Each size's figures also go to
 bench/results/scale-<size>.json; the table and the plot take every size found there, so sizes can
 be run one at a time. Every process it starts is stopped, also on errors.
+
+The plane shares the machine's cores with the controller. `--plane-qps` sets how fast the
+controller-manager and the scheduler may talk to the API server: 0 (the default) keeps their
+upstream defaults (20 and 50 per client), as a cluster comes; 200 lets them create the pods as
+fast as this machine allows, and they then take the CPU the controller would have used
+(docs/performance.md has both).
 """
 
 from __future__ import annotations
@@ -217,13 +223,19 @@ def run_size(
     roll_timeout: float,
     apiserver_profile: float = 0.0,
     converge_only: bool = False,
-    plane_qps: int = 200,
+    plane_qps: int = 0,
 ) -> dict:
     pods = size * PODS_PER_MODEL_SERVICE
     nodes = GpuNodes(count=max(2, math.ceil(pods / PODS_PER_NODE) + 1), pods=str(PODS_PER_NODE),
                      cpu="1000", memory="4Ti")  # fmt: skip
     names = [f"scale-{i}" for i in range(namespaces)]
-    result: dict[str, Any] = {"size": size, "namespaces": namespaces, "nodes": nodes.count}
+    result: dict[str, Any] = {
+        "size": size,
+        "namespaces": namespaces,
+        "nodes": nodes.count,
+        "plane_qps": plane_qps,
+        "controller_args": controller_args,
+    }
     with tempfile.TemporaryDirectory(prefix="ms-bench-scale-") as tmp:
         print(f"[{size}] starting a plane with {nodes.count} KWOK nodes [{load()}]",
               file=sys.stderr, flush=True)  # fmt: skip
@@ -324,7 +336,13 @@ def _apiserver_profiler(api: client.ApiClient, size: int, seconds: float) -> thr
 
 
 def _save(result: dict[str, Any]) -> None:
-    (RESULTS / f"scale-{result['size']}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (RESULTS / f"scale-{run_name(result)}.json").write_text(json.dumps(result, indent=1) + "\n")
+
+
+def run_name(result: dict[str, Any]) -> str:
+    """`1000`, or `1000-qps200` for a run whose plane was not stock (both kept side by side)."""
+    qps = result.get("plane_qps") or 0
+    return f"{result['size']}" + (f"-qps{qps}" if qps else "")
 
 
 def _counts(api: client.ApiClient) -> tuple[int, int, int]:
@@ -494,9 +512,9 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     for result in results:
         timeline = result["timeline"]
         times = [t for t, _, _ in timeline]
-        line = axes.plot(times, [r for _, r, _ in timeline], label=f"{result['size']} Reconciled")
+        line = axes.plot(times, [r for _, r, _ in timeline], label=f"{run_name(result)} Reconciled")
         axes.plot(times, [r for _, _, r in timeline], linestyle="--", color=line[0].get_color(),
-                  label=f"{result['size']} Ready")  # fmt: skip
+                  label=f"{run_name(result)} Ready")  # fmt: skip
     axes.axvline(120, color="grey", linewidth=0.8, linestyle=":")
     axes.set_xlabel("seconds since the first create")
     axes.set_ylabel("ModelServices")
@@ -520,7 +538,7 @@ def main() -> int:
     parser.add_argument("--apiserver-profile", type=float, default=0.0, metavar="SECONDS",
                         help="take the API server's CPU profile over the first SECONDS of the "
                         "convergence (bench/results/apiserver-<size>.pprof)")  # fmt: skip
-    parser.add_argument("--plane-qps", type=int, default=200,
+    parser.add_argument("--plane-qps", type=int, default=0,
                         help="client QPS of the controller-manager and the scheduler "
                         "(0: their upstream defaults, 20 and 50)")  # fmt: skip
     parser.add_argument(
@@ -538,21 +556,21 @@ def main() -> int:
                           args.roll_timeout or args.timeout, args.apiserver_profile,
                           args.converge_only, args.plane_qps)  # fmt: skip
         results.append(result)
-        (RESULTS / f"scale-{size}.json").write_text(json.dumps(result, indent=1) + "\n")
+        _save(result)
         if size >= 1000:  # the targets
             ok = ok and result["all_reconciled_s"] <= 120 and result["peak_rss_mb"] <= 300
             ok = ok and result.get("preset_fanout_s", math.inf) <= 120
-    ran = {r["size"] for r in results}
+    ran = {run_name(r) for r in results}
     for stored in sorted(RESULTS.glob("scale-*.json")):
         earlier = json.loads(stored.read_text())
-        if earlier["size"] not in ran:
+        if run_name(earlier) not in ran:
             results.append(earlier)
-    results.sort(key=lambda r: int(r["size"]))
+    results.sort(key=lambda r: (int(r["size"]), r.get("plane_qps") or 0))
     print("| ModelServices | all Reconciled s | all Ready s | preset fan-out s | preset rolled s "
           "| children gone s | peak RSS MB | CPU s | reconcile p50/p99 s |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['size']} | {r['all_reconciled_s']} | {r['all_ready_s']} | "
+        print(f"| {run_name(r)} | {r['all_reconciled_s']} | {r['all_ready_s']} | "
               f"{r.get('preset_fanout_s', '-')} | {r.get('preset_rolled_s', '-')} "
               f"({r.get('preset_rolled_count', '')}) | "
               f"{r.get('children_gone_s', '-')} | "

@@ -39,7 +39,7 @@ def _option(*names: str, **kwargs: Any) -> Callable[[F], F]:
 @_option(
     "--workers",
     type=click.IntRange(1, 64),
-    default=16,
+    default=32,
     show_default=True,
     help="ModelServices reconciled at once.",
 )

@@ -67,7 +67,7 @@ class ManagerOptions:
     context: str | None = None
     namespaces: tuple[str, ...] = ()
     """Namespaces to watch; empty watches all."""
-    workers: int = 16
+    workers: int = 32
     qps: float = 200.0
     burst: int = 400
     leader_elect: bool = False
