@@ -281,6 +281,8 @@ class Manager:
         reference = (
             ((obj.get("spec") or {}).get("baseConfigMapRef") or {}) if event != DELETED else {}
         )
+        if event == DELETED:
+            self.queue.cancel_delayed(key)
         with self._index_lock:
             if event == DELETED:
                 self._ready.pop(key, None)
@@ -425,16 +427,26 @@ class Manager:
             self.metrics.render_seconds.labels(name).observe(time.perf_counter() - started)
 
     def _schedule(self, key: str, result: ReconcileResult) -> str:
+        # A ModelService deleted while this pass ran is not passed over again later: its
+        # DELETED event has queued the one pass that finds it gone.
+        gone = not self._still_cached(key)
         if result.retry:
-            self.queue.add_rate_limited(key)
+            if not gone:
+                self.queue.add_rate_limited(key)
             return ERROR
         self.queue.forget(key)
         if result.terminal:
             return ERROR  # waits for the ModelService or its BaseConfig to change
         if result.requeue_after:
-            self.queue.add_after(key, result.requeue_after)
+            if not gone:
+                self.queue.add_after(key, result.requeue_after)
             return REQUEUE_AFTER
         return SUCCESS
+
+    def _still_cached(self, key: str) -> bool:
+        """False only when a synced cache of ModelServices no longer holds `key`."""
+        reflector = self.caches.of(API_VERSION, KIND, key.partition("/")[0])
+        return reflector is None or key in reflector
 
     def _log(self, key: str, result: ReconcileResult, seconds: float, outcome: str) -> None:
         reconciled = result.condition("Reconciled") or {}

@@ -165,6 +165,10 @@ class Reflector:
         with self._lock:
             return list(self._store)
 
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._store
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._store)

@@ -120,6 +120,16 @@ class WorkQueue:
             heapq.heappush(self._waiting, (self._clock() + delay, next(self._sequence), key))
             self._lock.notify()
 
+    def cancel_delayed(self, key: str) -> None:
+        """Drop `key`'s pending `add_after`s and its backoff: it was deleted, and a pass 30 s
+        later would only find it gone."""
+        with self._lock:
+            kept = [entry for entry in self._waiting if entry[2] != key]
+            if len(kept) != len(self._waiting):
+                heapq.heapify(kept)
+                self._waiting = kept
+            self._backoff.forget(key)
+
     def add_rate_limited(self, key: str) -> float:
         """Queue `key` after its next backoff delay; returns the delay."""
         with self._lock:

@@ -3,11 +3,15 @@ next: no cluster needed (the manager connects only when it runs)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ms_controller.manager import Manager, ManagerOptions
 from ms_controller.reconcile import ReconcileResult
-from ms_controller.reflector import ADDED, DELETED, MODIFIED
+from ms_controller.reflector import ADDED, DELETED, MODIFIED, Reflector, Resource
+from ms_engine.api import API_VERSION, KIND
+from ms_engine.api.crd import PLURAL
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -108,3 +112,22 @@ def test_the_ready_gauge_follows_every_model_service_event(manager):
     manager._on_model_service(MODIFIED, with_ready(model_service("b", None), "True"))
     manager._on_model_service(DELETED, with_ready(model_service("c", None), "True"))
     assert manager.ready_counts() == {"True": 1, "False": 0, "Unknown": 1}
+
+
+def test_a_deleted_model_service_is_not_passed_over_again_later(manager):
+    manager._schedule("team/a", ReconcileResult("team", "a", requeue_after=0.05))
+    manager._on_model_service(DELETED, model_service("a", None))
+    assert drain(manager) == ["team/a"]  # the one pass that finds it gone
+    time.sleep(0.1)
+    assert manager.queue.get(timeout=0.2) is None  # the requeue 0.05 s later was dropped
+
+
+def test_a_pass_that_ends_after_the_delete_schedules_nothing(manager):
+    models = Reflector(None, Resource(API_VERSION, PLURAL))  # type: ignore[arg-type]
+    models.synced.set()  # synced, and "team/a" is not in it: deleted
+    manager.caches.add(KIND, None, models)
+    assert manager._schedule("team/a", ReconcileResult("team", "a", requeue_after=0.05)) == (
+        "requeue_after"
+    )
+    assert manager._schedule("team/a", ReconcileResult("team", "a", retry=True)) == "error"
+    assert manager.queue.get(timeout=0.3) is None
