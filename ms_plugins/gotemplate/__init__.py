@@ -8,18 +8,22 @@ error naming the construct, the key and the line.
 
 Variables are the original's names with the original's values: `.HFModelName` is `""` for a
 non-Hugging Face source, as it was there; an unknown field is an error, as it was there.
+
+This module is what the entry point loads, in every render: it only names the dialect and
+recognises its syntax. The parser and interpreter (`syntax`, `functions`, `interpreter`) load when
+a template is first rendered as Go, so a Jinja2 BaseConfig never pays for them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ms_engine import Reason, RenderContext, fail, hookimpl
-from ms_plugins.gotemplate.functions import function_names
-from ms_plugins.gotemplate.interpreter import TemplateCache
-from ms_plugins.gotemplate.syntax import GoTemplateError
+
+if TYPE_CHECKING:
+    from ms_plugins.gotemplate.interpreter import TemplateCache
 
 NAME = "go"
 PORTS_VARIABLE = "Ports"
@@ -31,10 +35,23 @@ ORIGINAL_STRING_VARIABLES = (
 )
 """Names the original always defined (as strings) that a model source may not provide here."""
 
+EXTRA_FUNCTIONS = frozenset({"getPort"})
+"""Functions the original added to text/template's and sprig's."""
+# fmt: off
+FUNCTION_NAMES = frozenset({
+    "add", "add1", "and", "atoi", "b64dec", "b64enc", "cat", "coalesce", "contains", "default",
+    "dict", "div", "empty", "eq", "ge", "get", "getPort", "gt", "hasKey", "hasPrefix",
+    "hasSuffix", "indent", "index", "int", "int64", "join", "le", "len", "list", "lower", "lt",
+    "max", "min", "mod", "mul", "ne", "nindent", "not", "or", "print", "printf", "println",
+    "quote", "repeat", "replace", "splitList", "squote", "sub", "ternary", "title", "toJson",
+    "toString", "trim", "trimAll", "trimPrefix", "trimSuffix", "upper",
+})
+# fmt: on
+"""Every function a template may call (`functions.function_names(EXTRA_FUNCTIONS)`, which a test
+checks), spelled out so recognising the dialect does not load the interpreter."""
+
 _ACTION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_GO_CALLS = "|".join(
-    sorted(name for name in function_names(frozenset({"getPort"})) if name != "not")
-)
+_GO_CALLS = "|".join(sorted(name for name in FUNCTION_NAMES if name != "not"))
 _GO_ACTION = re.compile(
     r"(?:^|[\s(|])\.[A-Za-z_]"  # a field: `.HFModelName`, `(print .ModelPath)`
     r"|^-?\s*(?:end|else)\s*-?$"  # `{{ end }}`, `{{- else }}`
@@ -60,7 +77,16 @@ class GoDialect:
     """Objects are read as the original read them: into Go structs (ms_engine.typed_decoding)."""
 
     def __init__(self) -> None:
-        self.cache = TemplateCache(frozenset({"getPort"}))
+        self._cache: TemplateCache | None = None
+
+    @property
+    def cache(self) -> TemplateCache:
+        """Parsed templates; the interpreter is imported here, on the first Go render."""
+        if self._cache is None:
+            from ms_plugins.gotemplate.interpreter import TemplateCache
+
+            self._cache = TemplateCache(EXTRA_FUNCTIONS)
+        return self._cache
 
     def recognises(self, source: str) -> bool:
         """Go-only syntax in an action: a `.Field` operand, `{{ end }}`, `{{ if`, a `$variable`,
@@ -71,6 +97,8 @@ class GoDialect:
     def render(self, where: str, source: str, variables: Mapping[str, Any], document: str) -> str:
         if "{{" not in source:
             return source
+        from ms_plugins.gotemplate.syntax import GoTemplateError
+
         data = go_variables(variables)
         try:
             template = self.cache.get(source)

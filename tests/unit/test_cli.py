@@ -398,6 +398,32 @@ def test_help_of_every_command_loads_only_what_it_needs(command, loads):
     assert probe.stdout.splitlines()[-1] == loads
 
 
+RENDER_PROBE = """
+import runpy, sys
+sys.argv = ["msctl", *sys.argv[1:]]
+try:
+    runpy.run_module("ms_cli", run_name="__main__")
+except SystemExit as end:
+    assert not end.code, end.code
+loaded = sorted(m for m in sys.modules if m.startswith("ms_plugins.gotemplate."))
+print(" ".join(loaded), file=sys.stderr)
+"""
+
+
+def test_rendering_a_jinja_base_config_never_loads_the_go_template_interpreter():
+    """Start-up time: the `go` dialect recognises its syntax without its parser and interpreter,
+    which load only when a BaseConfig is rendered as Go."""
+    probe = subprocess.run(
+        [sys.executable, "-c", RENDER_PROBE, "render", *PD],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert "kind: Deployment" in probe.stdout
+    assert probe.stderr.splitlines()[-1] == ""
+
+
 def test_render_loads_no_cluster_client_and_no_dev_tools():
     probe = HELP_PROBE.replace(
         '("pydantic", "jinja2", "ms_engine", "ms_devcluster")',

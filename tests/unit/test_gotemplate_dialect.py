@@ -174,3 +174,11 @@ def test_a_repeated_key_is_read_as_the_original_read_it_in_go_and_refused_in_jin
     )
     with pytest.raises(RenderError, match="'image' appears twice in one mapping"):
         render(model_service(), stated(base_config(decodeDeployment=jinja), "jinja"))
+
+
+def test_the_dialect_recognises_every_function_the_interpreter_offers():
+    """The recogniser's own list of function names (kept so that recognising a dialect does not
+    load the interpreter) is the interpreter's list."""
+    from ms_plugins.gotemplate.functions import function_names
+
+    assert function_names(gotemplate.EXTRA_FUNCTIONS) == gotemplate.FUNCTION_NAMES
