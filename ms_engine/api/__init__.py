@@ -1,4 +1,10 @@
-"""API models: the ModelService resource, the BaseConfig preset, the model URI."""
+"""API models: the ModelService resource, the BaseConfig preset, the model URI.
+
+`ModelServiceStatus` loads on first use (module `__getattr__`): only the controller and
+`msctl crd` read it, and a render should not pay for building its model class.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from ms_engine.api.baseconfig import KNOWN_KEYS, BaseConfig, parse_base_config
 from ms_engine.api.model_uri import ModelURI, parse_model_uri
@@ -12,11 +18,13 @@ from ms_engine.api.modelservice import (
     ModelArtifacts,
     ModelService,
     ModelServiceSpec,
-    ModelServiceStatus,
     PDSpec,
     PodSpecOverrides,
 )
 from ms_engine.api.validation import load_model_service
+
+if TYPE_CHECKING:
+    from ms_engine.api.status import ModelServiceStatus
 
 __all__ = [
     "API_VERSION",
@@ -38,3 +46,11 @@ __all__ = [
     "parse_base_config",
     "parse_model_uri",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ModelServiceStatus":
+        from ms_engine.api.status import ModelServiceStatus
+
+        return ModelServiceStatus
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,8 +14,8 @@ from ms_engine.api.modelservice import (
     KIND,
     VERSION,
     ModelServiceSpec,
-    ModelServiceStatus,
 )
+from ms_engine.api.status import ModelServiceStatus
 
 PLURAL = "modelservices"
 SHORT_NAMES = ["msvc", "ms"]

@@ -1,9 +1,10 @@
 """The ModelService resource (`llm-d.ai/v1alpha1`), field for field the original controller's API.
 
 These models are the single source of truth: `msctl crd` generates the CRD schema from them.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: pydantic would evaluate every annotation string
+again when it builds each model class, which `msctl render` pays for at start-up.
+"""
 
 from typing import Annotated, Any, Literal
 
@@ -184,64 +185,12 @@ class ModelServiceSpec(SpecModel):
         return section
 
 
-ConditionStatus = Literal["True", "False", "Unknown"]
-
-
-class Condition(ApiModel):
-    """A status condition; extra fields (a mirrored Deployment condition's lastUpdateTime) kept."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: NonEmpty
-    status: ConditionStatus
-    reason: str = ""
-    message: str = ""
-    last_transition_time: str | None = None
-    observed_generation: int | None = None
-
-
-class ModelServiceStatus(ApiModel):
-    """What the controller observed. Refs are child names (as the original wrote them) and name
-    only children that exist.
-
-    Unknown fields are kept, not refused: a status read back from a cluster may have been written
-    by the original controller or by a newer version of this one.
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    observed_generation: int | None = None
-    conditions: list[Condition] = Field(default_factory=list)
-    decode_deployment_ref: str | None = None
-    prefill_deployment_ref: str | None = None
-    epp_deployment_ref: str | None = None
-    decode_service_ref: str | None = None
-    prefill_service_ref: str | None = None
-    epp_service_ref: str | None = None
-    inference_pool_ref: str | None = None
-    inference_model_ref: str | None = None
-    http_route_ref: str | None = None
-    epp_role_binding: str | None = None
-    pd_service_account_ref: str | None = None
-    epp_service_account_ref: str | None = None
-    config_map_names: list[str] = Field(default_factory=list)
-    prefill_ready: str | None = None
-    decode_ready: str | None = None
-    epp_ready: str | None = None
-    prefill_available: int | None = None
-    decode_available: int | None = None
-    epp_available: int | None = None
-    applied_group_kinds: list[str] = Field(default_factory=list)
-    """Group-kinds the controller applied (`Deployment.apps`, `Service`): pruned even after a
-    kind stops being rendered."""
-
-
 class ModelService(ApiModel):
     """The whole resource as a user writes it.
 
     `status` is kept as the cluster gave it and never validated or read by rendering: whoever
     wrote it (the original controller, a newer version), it cannot block a render. The
-    controller reads it with `ModelServiceStatus`.
+    controller reads it with `ModelServiceStatus` (`ms_engine.api.status`).
     """
 
     api_version: Literal["llm-d.ai/v1alpha1"]
