@@ -35,6 +35,8 @@ _RANK = {kind: rank for rank, kind in enumerate(APPLY_ORDER)}
 
 @dataclass(frozen=True, order=True)
 class ObjectKey:
+    """What identifies an object in a cluster; ordered, so sorting keys is stable."""
+
     api_version: str
     kind: str
     namespace: str
