@@ -398,6 +398,29 @@ def test_help_of_every_command_loads_only_what_it_needs(command, loads):
     assert probe.stdout.splitlines()[-1] == loads
 
 
+GC_PROBE = """
+import atexit, gc, sys
+atexit.register(lambda: print("collector", "on" if gc.isenabled() else "off"))
+sys.argv = ["msctl", *sys.argv[1:]]
+from ms_cli.main import run
+run()
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "collector"),
+    [(["run", "--help"], "on"), (["dev", "--help"], "on"), (["render", "--help"], "off")],
+)
+def test_long_running_commands_keep_the_garbage_collector(command, collector):
+    """Short commands pause the cyclic garbage collector (start-up time); the controller and the
+    local plane, which run for hours, must not."""
+    probe = subprocess.run(
+        [sys.executable, "-c", GC_PROBE, *command], capture_output=True, text=True, check=False
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.splitlines()[-1] == f"collector {collector}"
+
+
 RENDER_PROBE = """
 import runpy, sys
 sys.argv = ["msctl", *sys.argv[1:]]
