@@ -9,6 +9,11 @@ busy machine disturbs less than wall time. Target (issue 7): render <= 0.2 s on 
 The processes run as after a normal install, with bytecode caches: PYTHONDONTWRITEBYTECODE is
 dropped from their environment (pip compiles bytecode when it installs a wheel; without it, every
 run would compile the project's modules again, about 0.1 s).
+
+Wall and CPU time both follow the machine's load. To compare two versions of the code on a busy
+machine, count instructions instead (deterministic to about 1 %; docs/performance.md):
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/msctl render -f ... -b ...
 """
 
 from __future__ import annotations
