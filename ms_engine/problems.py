@@ -17,15 +17,16 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_UNPRINTABLE = r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]"
+"""Compiled by `re` on first use (its cache keeps it): most runs print no problem at all."""
 
 
 def one_line(text: str) -> str:
     """`text` with control characters, line separators and lone surrogates escaped (`\\n`,
     `\\x07`, `\\ud800`), so a message quoting user input stays one printable line."""
-    if not _UNPRINTABLE.search(text):
+    if not re.search(_UNPRINTABLE, text):
         return text
-    return _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text)
+    return re.sub(_UNPRINTABLE, lambda match: repr(match.group())[1:-1], text)
 
 
 class Severity(StrEnum):

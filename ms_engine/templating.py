@@ -27,9 +27,9 @@ PORTS_VARIABLE = "Ports"
 """The variable holding `spec.routing.ports` as a name → number mapping (read by getPort)."""
 
 _CACHE_SIZE = 512
-_GO_TEMPLATE = re.compile(r"\{\{-?\s*\.[A-Za-z]")
+_GO_TEMPLATE = r"\{\{-?\s*\.[A-Za-z]"
 _MARKERS = ("{{", "{%", "{#")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = "[\ud800-\udfff]"
 
 
 class MissingPort(LookupError):
@@ -84,7 +84,7 @@ class TemplateEngine:
             code = self.environment.compile_bounded(source, where, _filename(where))
         except jinja2.TemplateSyntaxError as error:
             hint = ""
-            if _GO_TEMPLATE.search(source):
+            if re.search(_GO_TEMPLATE, source):
                 hint = " (a Go template? write {{ HFModelName }}, not {{ .HFModelName }})"
             raise fail(
                 f"template syntax: {error.message}{hint}",
@@ -115,7 +115,7 @@ class TemplateEngine:
         template = self.compile(where, source, document)
         try:
             text = render_bounded(template, variables)
-            if not text.isascii() and _SURROGATE.search(text):
+            if not text.isascii() and re.search(_SURROGATE, text):
                 raise TemplateLimitError(
                     "the output holds a lone surrogate (like '\\ud800'), which has no UTF-8 form"
                 )

@@ -32,8 +32,8 @@ _MODELS = {
     ("v1", "Service"): "V1Service",
     ("v1", "ConfigMap"): "V1ConfigMap",
 }
-_LIST = re.compile(r"^(?:List|list)\[(.+)\]$")
-_DICT = re.compile(r"^(?:Dict\[str, (.+)\]|dict\(str, (.+)\))$")
+_LIST = r"^(?:List|list)\[(.+)\]$"
+_DICT = r"^(?:Dict\[str, (.+)\]|dict\(str, (.+)\))$"
 _SCALARS = frozenset({"int", "bool", "float", "object", "datetime", "date", "bytes"})
 
 
@@ -97,7 +97,7 @@ def _decode(value: Any, type_name: str, path: str, dropped: list[str]) -> Any:
         return value if isinstance(value, str) else go_string(value) if _scalar(value) else value
     if type_name in _SCALARS:
         return value
-    listed = _LIST.match(type_name)
+    listed = re.match(_LIST, type_name)
     if listed:
         if not isinstance(value, list):
             return value
@@ -105,7 +105,7 @@ def _decode(value: Any, type_name: str, path: str, dropped: list[str]) -> Any:
             _decode(item, listed.group(1), f"{path}[{_label(item, index)}]", dropped)
             for index, item in enumerate(value)
         ]
-    mapped = _DICT.match(type_name)
+    mapped = re.match(_DICT, type_name)
     if mapped:
         inner = mapped.group(1) or mapped.group(2)
         if not isinstance(value, dict):

@@ -22,7 +22,7 @@ from ms_engine import (
 )
 
 SCHEME = "oci"
-_REFERENCE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$", re.IGNORECASE)
+_REFERENCE = r"(?i)^[a-z0-9][a-z0-9._/:@-]*$"
 
 
 @hookimpl
@@ -35,7 +35,7 @@ def ms_model_source(uri: ModelURI, artifacts: ModelArtifacts) -> ModelSource | N
     if uri.scheme != SCHEME:
         return None
     reference, _, path = uri.rest.partition("::")
-    if not _REFERENCE.match(reference):
+    if not re.match(_REFERENCE, reference):
         raise fail(
             f"{reference!r} is not an image reference: expected oci://<image>[::<path>]",
             URI_FIELD,

@@ -21,7 +21,7 @@ from ms_engine import (
 )
 
 SCHEME = "pvc"
-_CLAIM = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_CLAIM = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 
 
 @hookimpl
@@ -34,7 +34,7 @@ def ms_model_source(uri: ModelURI, artifacts: ModelArtifacts) -> ModelSource | N
     if uri.scheme != SCHEME:
         return None
     claim, _, path = uri.rest.partition("/")
-    if not _CLAIM.match(claim):
+    if not re.match(_CLAIM, claim):
         raise fail(
             f"{claim!r} is not a PersistentVolumeClaim name: expected pvc://<claim>/<path>",
             URI_FIELD,
