@@ -45,6 +45,13 @@ FreeForm = Annotated[
 """A Kubernetes sub-object we pass through untouched (valueFrom, envFrom entries, ...)."""
 
 
+def new_list() -> list[Any]:
+    """A fresh empty list: `Field(default_factory=new_list)` rather than `list`, whose signature
+    pydantic can only get by parsing its text signature, which compiles tokenize's regexes
+    (about 2 ms of every `msctl render`)."""
+    return []
+
+
 class ApiModel(BaseModel):
     """Base of every spec model: camelCase on the wire, unknown fields rejected (typos).
 

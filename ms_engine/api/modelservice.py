@@ -18,6 +18,7 @@ from ms_engine.api.common import (
     PositiveInt32,
     Quantity,
     SpecModel,
+    new_list,
 )
 
 GROUP = "llm-d.ai"
@@ -88,8 +89,8 @@ class Routing(SpecModel):
     """How clients reach the model. `modelName` is what clients send in the OpenAI `model` field."""
 
     model_name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    ports: list[Port] = Field(default_factory=list)
-    gateway_refs: list[ParentReference] = Field(default_factory=list, max_length=32)
+    ports: list[Port] = Field(default_factory=new_list)
+    gateway_refs: list[ParentReference] = Field(default_factory=new_list, max_length=32)
 
     @field_validator("ports")
     @classmethod
@@ -154,8 +155,8 @@ class PodSpecOverrides(SpecModel):
     """The part of a role a ModelService controls (the EPP's section has only this)."""
 
     replicas: NonNegativeInt32 | None = None
-    containers: list[ContainerSpec] = Field(default_factory=list)
-    init_containers: list[ContainerSpec] = Field(default_factory=list)
+    containers: list[ContainerSpec] = Field(default_factory=new_list)
+    init_containers: list[ContainerSpec] = Field(default_factory=new_list)
 
     @field_validator("containers", "init_containers")
     @classmethod

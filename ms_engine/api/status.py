@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from ms_engine.api.common import ApiModel
+from ms_engine.api.common import ApiModel, new_list
 from ms_engine.api.modelservice import NonEmpty
 
 ConditionStatus = Literal["True", "False", "Unknown"]
@@ -40,7 +40,7 @@ class ModelServiceStatus(ApiModel):
     model_config = ConfigDict(extra="allow")
 
     observed_generation: int | None = None
-    conditions: list[Condition] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=new_list)
     decode_deployment_ref: str | None = None
     prefill_deployment_ref: str | None = None
     epp_deployment_ref: str | None = None
@@ -53,13 +53,13 @@ class ModelServiceStatus(ApiModel):
     epp_role_binding: str | None = None
     pd_service_account_ref: str | None = None
     epp_service_account_ref: str | None = None
-    config_map_names: list[str] = Field(default_factory=list)
+    config_map_names: list[str] = Field(default_factory=new_list)
     prefill_ready: str | None = None
     decode_ready: str | None = None
     epp_ready: str | None = None
     prefill_available: int | None = None
     decode_available: int | None = None
     epp_available: int | None = None
-    applied_group_kinds: list[str] = Field(default_factory=list)
+    applied_group_kinds: list[str] = Field(default_factory=new_list)
     """Group-kinds the controller applied (`Deployment.apps`, `Service`): pruned even after a
     kind stops being rendered."""
