@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -419,6 +420,42 @@ def test_long_running_commands_keep_the_garbage_collector(command, collector):
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.splitlines()[-1] == f"collector {collector}"
+
+
+ENTRY_POINT_PROBE = """
+import importlib.metadata as metadata, sys
+groups = []
+scan = metadata.entry_points
+metadata.entry_points = lambda **selection: (groups.append(selection.get("group")), scan(**selection))[1]
+sys.argv = ["msctl", *sys.argv[1:]]
+from ms_cli.main import run
+try:
+    run()
+except SystemExit as end:
+    assert not end.code, end.code
+print(" ".join(sorted(str(g) for g in groups)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("setting", "pydantic_scans"), [(None, False), ("", True)])
+def test_pydantic_plugins_are_looked_for_only_when_asked(setting, pydantic_scans):
+    """Start-up time: pydantic's plugin lookup reads every installed distribution's entry points,
+    a second scan after ours. msctl turns it off unless PYDANTIC_DISABLE_PLUGINS is set (empty:
+    look for them)."""
+    environment = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if setting is not None:
+        environment["PYDANTIC_DISABLE_PLUGINS"] = setting
+    probe = subprocess.run(
+        [sys.executable, "-c", ENTRY_POINT_PROBE, "render", *PD],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+    )
+    assert probe.returncode == 0, probe.stderr
+    scanned = probe.stderr.splitlines()[-1].split()
+    assert "modelservice.plugins" in scanned  # our plugins are still found
+    assert ("pydantic" in scanned) is pydantic_scans
 
 
 RENDER_PROBE = """
