@@ -143,11 +143,6 @@ class Reflector:
             found = self._store.get(key)
         return found.load() if found is not None else None
 
-    def items(self) -> list[dict[str, Any]]:
-        with self._lock:
-            found = list(self._store.values())
-        return [cached.load() for cached in found]
-
     def select(self, namespace: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
         """Fresh copies of the objects in `namespace` carrying every label of `labels`."""
         with self._lock:
@@ -157,9 +152,6 @@ class Reflector:
                 bucket = self._by_namespace.get(namespace, {})
             found = [cached for cached in bucket.values() if cached.matches(labels)]
         return [cached.load() for cached in found]
-
-    def in_namespace(self, namespace: str) -> list[dict[str, Any]]:
-        return self.select(namespace, {})
 
     def object_keys(self) -> list[str]:
         with self._lock:

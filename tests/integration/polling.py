@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -17,3 +19,14 @@ def wait_for(check: Callable[[], T], what: str, timeout: float = 60.0, interval:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
     return result
+
+
+def fetch(url: str) -> tuple[int, str]:
+    """(status, body) of a GET; (0, "") while nothing answers (a probe of a starting process)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except (urllib.error.URLError, OSError):
+        return 0, ""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import sys
 import threading
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,19 +21,11 @@ from ms_controller.manager import Manager, ManagerOptions
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
-from polling import wait_for  # noqa: E402
+from polling import fetch, wait_for  # noqa: E402
 from support import fresh_renderer, preset, sample  # noqa: E402
 
 pytestmark = pytest.mark.integration
 TEST_MANAGER = "modelservice-tests"
-
-
-def fetch(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
 
 
 @pytest.fixture()

@@ -14,4 +14,4 @@ def test_an_empty_synced_cache_of_all_namespaces_is_used():
     caches = Caches()
     caches.add("ConfigMap", None, reflector)
     assert caches.of("v1", "ConfigMap", "team-a") is reflector
-    assert reflector.in_namespace("team-a") == []
+    assert reflector.select("team-a", {}) == []
