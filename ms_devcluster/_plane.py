@@ -52,6 +52,8 @@ SERVICE_CIDR = "10.0.0.0/16"
 SERVICE_IP = "10.0.0.1"
 POD_CIDR = "10.244.0.1/16"
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
+NODE_MONITOR_GRACE_PERIOD = "10m"
+"""How long the node lifecycle controller waits for a fake node's lease (upstream: 50 s)."""
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 
@@ -470,6 +472,11 @@ class ControlPlane:
             f"--cluster-signing-cert-file={pki.ca.cert}",
             f"--cluster-signing-key-file={pki.ca.key}",
             "--use-service-account-credentials=true",
+            # KWOK readies a pod once and never again, so a node marked NotReady leaves every
+            # pod on it not Ready for good. Seen in the fault tests: after API server restarts
+            # the controller-manager's lease informer lagged past the 50 s default while KWOK
+            # renewed every 10 s. Fake nodes only die with KWOK: a long grace period.
+            f"--node-monitor-grace-period={NODE_MONITOR_GRACE_PERIOD}",
             *sizing.client_flags(syncs=True),
             "--v=1",
         ], die_with_parent)  # fmt: skip

@@ -393,8 +393,75 @@ class Lab:
         try:
             wait_for(done, "every ModelService Ready (or its expected condition)", timeout)
         except AssertionError as error:
-            raise AssertionError(f"{error}; still unsettled: {last[:10]}") from None
+            raise AssertionError(
+                f"{error}; still unsettled: {last[:10]}\n{self.diagnose(last, namespace)}"
+            ) from None
         return time.monotonic() - started
+
+    def diagnose(self, unsettled: list[str], namespace: str | None = None) -> str:
+        """Why ModelServices did not settle, for a failure message (CI keeps only the output):
+        the first one's conditions, the nodes, the pods that are not Ready, the plane's
+        components and the controllers."""
+        namespace = namespace or self.namespace
+        lines: list[str] = []
+        try:
+            by_name = {ms["metadata"]["name"]: ms for ms in self.model_services(namespace)}
+            for name in unsettled[:2]:
+                ms = by_name.get(name, {})
+                generation = ms.get("metadata", {}).get("generation")
+                for type_ in ("Reconciled", "Ready"):
+                    found = self.condition(ms, type_)
+                    lines.append(
+                        f"{name} (generation {generation}) {type_}={found.get('status')} "
+                        f"reason={found.get('reason')} observed={found.get('observedGeneration')}"
+                        f" message={str(found.get('message'))[:200]!r}"
+                    )
+            for node in self.core.list_node().items:
+                ready = next((c for c in node.status.conditions or [] if c.type == "Ready"), None)
+                taints = [f"{t.key}:{t.effect}" for t in node.spec.taints or []]
+                lines.append(
+                    f"node {node.metadata.name}: Ready={ready.status if ready else None} "
+                    f"({ready.reason if ready else ''}) taints={taints}"
+                )
+            pods = self.core.list_namespaced_pod(namespace).items
+            waiting: Counter[str] = Counter()
+            for pod in pods:
+                ready = next((c for c in pod.status.conditions or [] if c.type == "Ready"), None)
+                if ready is None or ready.status != "True":
+                    node = "scheduled" if pod.spec.node_name else "unscheduled"
+                    deleting = " deleting" if pod.metadata.deletion_timestamp else ""
+                    why = ready.reason if ready is not None else None
+                    waiting[f"{pod.status.phase} {node}{deleting} Ready={why}"] += 1
+            lines.append(f"pods: {len(pods)}, not Ready: {dict(waiting)}")
+            warnings = Counter(
+                event.reason
+                for event in self.core.list_namespaced_event(
+                    namespace, field_selector="type=Warning"
+                ).items
+            )
+            lines.append(f"Warning events by reason: {dict(warnings.most_common(6))}")
+            short = [
+                d for d in self.apps.list_namespaced_deployment(namespace).items
+                if (d.status.available_replicas or 0) < (d.spec.replicas or 0)
+            ]  # fmt: skip
+            lines.append(f"deployments short of available replicas: {len(short)}")
+            for deployment in short[:3]:
+                status = deployment.status
+                lines.append(
+                    f"deployment {deployment.metadata.name}: replicas {status.replicas} "
+                    f"updated {status.updated_replicas} ready {status.ready_replicas} "
+                    f"available {status.available_replicas} observed "
+                    f"{status.observed_generation}/{deployment.metadata.generation}"
+                )
+        except (ApiException, OSError, urllib.error.URLError) as error:
+            lines.append(f"(reading the cluster failed: {error})")
+        running = self.plane.running()
+        for record in self.plane.records:
+            lines.append(f"plane {record.name}: {'alive' if record in running else 'DEAD'}")
+        for controller in self.controllers:
+            alive = controller.process.poll() is None
+            lines.append(f"controller {controller.name}: {'alive' if alive else 'exited'}")
+        return "\n".join(lines)
 
     def _owned(self, namespace: str) -> Iterator[tuple[str, dict[str, Any]]]:
         lists: list[tuple[str, Callable[[], Any]]] = [
