@@ -6,6 +6,10 @@ Prints the median wall time of `msctl --help` and of `msctl render` of the P/D s
 `--runs` processes each, with the median CPU time (user + system) of those processes, which a
 busy machine disturbs less than wall time. Target (issue 7): render <= 0.2 s on an idle machine.
 
+A third line times a process that only imports the libraries a render needs (click, PyYAML,
+Jinja2, pluggy, importlib.metadata, pydantic with one model): the floor no change to msctl can
+go below, and a yardstick for this machine's speed, which moves by half within a day.
+
 The processes run as after a normal install, with bytecode caches: PYTHONDONTWRITEBYTECODE is
 dropped from their environment (pip compiles bytecode when it installs a wheel; without it, every
 run would compile the project's modules again, about 0.1 s).
@@ -29,15 +33,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MSCTL = Path(sys.executable).parent / "msctl"
+LIBRARIES = """
+import gc
+gc.disable()
+import click, importlib.metadata, jinja2, pluggy, yaml
+from pydantic import BaseModel
+class Probe(BaseModel):
+    name: str
+Probe(name="x")
+"""
+"""What any `msctl render` must import, built the way msctl runs (cyclic GC paused, pydantic's
+plugin lookup off): the floor under its start-up on this machine at this moment."""
 COMMANDS = {
-    "msctl --help": ["--help"],
+    "msctl --help": [str(MSCTL), "--help"],
     "msctl render (P/D sample)": [
+        str(MSCTL),
         "render",
         "-f",
         str(ROOT / "samples/pd-nixl/modelservice.yaml"),
         "-b",
         str(ROOT / "deploy/presets/pd-nixl.yaml"),
     ],
+    "libraries alone": [sys.executable, "-c", LIBRARIES],
 }
 TARGET_RENDER_S = 0.2
 
@@ -48,16 +65,16 @@ def children_cpu() -> float:
 
 
 def measure(args: list[str], runs: int) -> tuple[float, float]:
-    """Median wall seconds and median CPU seconds of `runs` whole msctl processes."""
+    """Median wall seconds and median CPU seconds of `runs` whole processes."""
     walls: list[float] = []
     cpus: list[float] = []
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    command = [str(MSCTL), *args]
-    subprocess.run(command, capture_output=True, check=True, env=environment)  # warm the caches
+    environment.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # as msctl sets it
+    subprocess.run(args, capture_output=True, check=True, env=environment)  # warm the caches
     for _ in range(runs):
         cpu_before = children_cpu()
         start = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=True, env=environment)
+        subprocess.run(args, capture_output=True, check=True, env=environment)
         walls.append(time.perf_counter() - start)
         cpus.append(children_cpu() - cpu_before)
     return statistics.median(walls), statistics.median(cpus)
@@ -70,9 +87,13 @@ def main() -> None:
     if not MSCTL.exists():
         sys.exit(f"error: {MSCTL} not found: run `make setup` first")
     print(f"{'command':<28} {'median wall s':>13} {'median CPU s':>13}  ({arguments.runs} runs)")
+    walls: dict[str, float] = {}
     for title, args in COMMANDS.items():
         wall, cpu = measure(args, arguments.runs)
+        walls[title] = wall
         print(f"{title:<28} {wall:>13.3f} {cpu:>13.3f}")
+    render, floor = walls["msctl render (P/D sample)"], walls["libraries alone"]
+    print(f"msctl render above the libraries' floor: {render - floor:.3f} s")
     print(f"target: msctl render <= {TARGET_RENDER_S} s on an idle machine")
 
 
