@@ -32,6 +32,7 @@ from ms_controller.leader import LeaderElector, LeaseConfig
 from ms_controller.metrics import ERROR, REQUEUE_AFTER, SUCCESS, ControllerMetrics
 from ms_controller.reconcile import ReconcileResult, reconcile
 from ms_controller.reflector import DELETED, Reflector, Resource
+from ms_controller.render_cache import RenderCache
 from ms_controller.serving import Endpoints, Route, metrics_route, probe_route
 from ms_controller.workqueue import WorkQueue
 from ms_engine import Renderer, RenderOptions
@@ -105,6 +106,10 @@ class Manager:
         self.caches = Caches()
         self.cluster = CachedCluster(self.api, self.caches)
         self.renderer = renderer or Renderer()
+        lookups = self.metrics.render_cache
+        self.render_cache = RenderCache(
+            on_lookup=lambda hit: lookups.labels("hit" if hit else "miss").inc()
+        )
         self.events = EventQueue(self.cluster)
         self.queue = WorkQueue(metrics=self.metrics.queue_listener())
         self._users: dict[tuple[str, str], set[str]] = {}
@@ -283,6 +288,7 @@ class Manager:
         )
         if event == DELETED:
             self.queue.cancel_delayed(key)
+            self.render_cache.drop(key)
         with self._index_lock:
             if event == DELETED:
                 self._ready.pop(key, None)
@@ -389,6 +395,7 @@ class Manager:
                 strict=self.options.strict,
                 around=self._timed_stage,
                 events=self.events.recorder(),
+                cache=self.render_cache,
             )
         except Exception as error:
             # A write the API server refused or failed outside what reconcile turns into a

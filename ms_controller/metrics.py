@@ -135,6 +135,12 @@ class ControllerMetrics:
             ["kind", "result"],
             registry=r,
         )
+        self.render_cache = Counter(
+            "modelservice_render_cache_lookups_total",
+            "Reconciles by whether they reused the ModelService's last render (hit) or rendered",
+            ["result"],
+            registry=r,
+        )
         self.model_services = Gauge(
             "modelservice_modelservices",
             "ModelServices by the status of their Ready condition",

@@ -14,6 +14,7 @@ from typing import Any
 
 from ms_controller.events import NORMAL, WARNING, Event, EventRecorder
 from ms_controller.kube import KubeCluster
+from ms_controller.render_cache import RenderCache, RenderInputs
 from ms_controller.status import (
     READY,
     RECONCILED,
@@ -28,7 +29,7 @@ from ms_controller.status import (
     reconciled_condition,
     with_transition_times,
 )
-from ms_engine import PluginError, Reason, Renderer, RenderError, RenderOptions, fail
+from ms_engine import PluginError, Reason, Renderer, RenderError, RenderOptions, RenderResult, fail
 from ms_engine.api import API_VERSION, GROUP, KIND, VERSION, ModelService, load_model_service
 from ms_engine.api.baseconfig import BaseConfig, parse_base_config
 from ms_engine.api.crd import PLURAL
@@ -67,6 +68,12 @@ def now_rfc3339() -> str:
 
 def resolve_base_config(kube: KubeCluster, model_service: ModelService) -> BaseConfig | None:
     """The BaseConfig ConfigMap the ModelService names (its own namespace when none is given)."""
+    found = base_config_map(kube, model_service)
+    return parse_base_config(found) if found is not None else None
+
+
+def base_config_map(kube: KubeCluster, model_service: ModelService) -> dict[str, Any] | None:
+    """The ConfigMap behind `resolve_base_config`, as the cluster holds it."""
     reference = model_service.spec.base_config_map_ref
     if reference is None:
         return None
@@ -78,7 +85,7 @@ def resolve_base_config(kube: KubeCluster, model_service: ModelService) -> BaseC
             "spec.baseConfigMapRef.name",
             reason=Reason.BASE_CONFIG_NOT_FOUND,
         )
-    return parse_base_config(found)
+    return found
 
 
 def read_model_service(live: dict[str, Any]) -> ModelService:
@@ -107,11 +114,13 @@ def reconcile(
     events: EventRecorder | None = None,
     strict: bool = False,
     around: StageWrapper | None = None,
+    cache: RenderCache | None = None,
 ) -> ReconcileResult:
     """Make the cluster match ModelService `namespace/name`, then write its status if changed.
 
     `strict`: wiring warnings fail the reconcile before anything is applied (`WiringProblem`,
-    terminal), as `msctl render --strict` fails.
+    terminal), as `msctl render --strict` fails. `cache`: reuse the last render while its inputs
+    are unchanged (the manager keeps one; a single `msctl reconcile` has nothing to reuse).
     """
     result = ReconcileResult(namespace, name)
     live = kube.get(API_VERSION, KIND, namespace, name)
@@ -126,14 +135,12 @@ def reconcile(
     report: ApplyReport | None = None
     try:
         model_service = read_model_service(live)
-        base_config = resolve_base_config(kube, model_service)
-        rendered = renderer.render(
-            model_service,
-            base_config,
-            replace(options or RenderOptions(), cluster=kube),
-            until="validate",
-            around=around,
-        )
+        config_map = base_config_map(kube, model_service)
+        with_cluster = replace(options or RenderOptions(), cluster=kube)
+        rendered = _render(
+            renderer, cache, f"{namespace}/{name}", live, model_service, config_map,
+            with_cluster, around,
+        )  # fmt: skip
         result.warnings = [str(w) for w in rendered.warnings]
         if strict and rendered.warnings:
             raise fail(
@@ -196,6 +203,32 @@ def reconcile(
 
     _record_events(events, live, report, old_status, conditions)
     return result
+
+
+def _render(
+    renderer: Renderer,
+    cache: RenderCache | None,
+    key: str,
+    live: dict[str, Any],
+    model_service: ModelService,
+    config_map: dict[str, Any] | None,
+    options: RenderOptions,
+    around: StageWrapper | None,
+) -> RenderResult:
+    """The render up to the apply stage: a copy of the cached one when its inputs are unchanged,
+    given this pass's ModelService (its status tells apply which kinds it applied before) and
+    cluster."""
+    base_config = parse_base_config(config_map) if config_map is not None else None
+    if cache is None:
+        return renderer.render(model_service, base_config, options, until="validate", around=around)
+    inputs = RenderInputs.of(live, config_map, options)
+    cached = cache.get(key, inputs)
+    if cached is not None:
+        context = replace(cached.context, model_service=model_service, options=options)
+        return replace(cached, context=context)
+    rendered = renderer.render(model_service, base_config, options, until="validate", around=around)
+    cache.put(key, inputs, rendered)
+    return rendered
 
 
 def _deployments(

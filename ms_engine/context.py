@@ -53,6 +53,13 @@ class Stash:
     def __contains__(self, key: object) -> bool:
         return key in self._values
 
+    def copy(self) -> Stash:
+        """A stash holding the same values, for a pass that reuses a render (the controller's
+        render cache): what the later stages add does not reach the cached one."""
+        copied = Stash()
+        copied._values = dict(self._values)
+        return copied
+
 
 @dataclass(frozen=True)
 class RenderOptions:

@@ -30,3 +30,12 @@ def fetch(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
     except (urllib.error.URLError, OSError):
         return 0, ""
+
+
+def metric(text: str, prefix: str) -> float:
+    """The sum of every sample whose line starts with `prefix` (name and label prefix)."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(prefix) and not line.startswith("#")
+    )

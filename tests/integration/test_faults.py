@@ -29,12 +29,12 @@ from ms_engine.cluster import ApplyRefused
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from polling import metric
 from test_faults_harness import (
     THROTTLED,
     Lab,
     Outcome,
     check,
-    metric,
     wait_for,
 )
 

@@ -117,15 +117,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def metric(text: str, prefix: str) -> float:
-    """The sum of every sample whose line starts with `prefix` (name and label prefix)."""
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith(prefix) and not line.startswith("#")
-    )
-
-
 @dataclass
 class Controller:
     """One `msctl run` process with its own metrics/health port and JSON log."""

@@ -21,7 +21,7 @@ from ms_controller.manager import Manager, ManagerOptions
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
-from polling import fetch, wait_for  # noqa: E402
+from polling import fetch, metric, wait_for  # noqa: E402
 from support import fresh_renderer, preset, sample  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -125,6 +125,9 @@ def test_the_manager_keeps_a_model_service_reconciled(manager, kube_api, namespa
     assert 'modelservice_child_applies_total{kind="Deployment",result="created"}' in text
     assert 'modelservice_render_stage_seconds_count{stage="template"}' in text
     assert 'modelservice_render_stage_seconds_count{stage="apply"}' in text
+    # Passes after a child changed reuse the last render; the preset edit rendered again.
+    assert metric(text, 'modelservice_render_cache_lookups_total{result="hit"}') > 0
+    assert metric(text, 'modelservice_render_cache_lookups_total{result="miss"}') >= 2
     wait_for(
         lambda: (
             'modelservice_modelservices{ready="True"} 1.0' in fetch(metrics_url + "/metrics")[1]

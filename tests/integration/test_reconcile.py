@@ -20,6 +20,7 @@ from kubernetes.client.exceptions import ApiException
 
 from ms_controller.kube import KubeCluster
 from ms_controller.reconcile import ReconcileResult, reconcile
+from ms_controller.render_cache import RenderCache
 from ms_engine import Renderer
 from ms_engine.stages.apply import Action
 
@@ -602,3 +603,65 @@ def test_a_new_model_service_lists_no_pods(
     first = reconcile(counting, env.namespace, env.name, renderer=renderer)
     assert first.condition("Ready")["status"] == "False"
     assert counting.pod_lists == 0
+
+
+def test_a_cached_render_is_reused_only_while_its_inputs_are_unchanged(
+    env: Env, kube_api: client.ApiClient
+):
+    """The manager's render cache: a pass whose ModelService (metadata, spec) and BaseConfig are
+    unchanged applies the last render again without rendering; any change to either renders."""
+    cache = RenderCache()
+    stages_run: list[str] = []
+
+    def counted(name: str, step: Any) -> None:
+        stages_run.append(name)
+        step()
+
+    def reconcile_counting() -> tuple[ReconcileResult, bool]:
+        stages_run.clear()
+        result = reconcile(
+            env.kube, env.namespace, env.name, renderer=env.renderer, around=counted, cache=cache
+        )
+        assert "apply" in stages_run  # every pass applies
+        return result, "template" in stages_run
+
+    env.create(sim(), preset("sim"))
+    first, rendered = reconcile_counting()
+    assert rendered and set(actions(first).values()) == {"created"}
+    # The first pass wrote the status (a new resourceVersion): still the same render inputs.
+    second, rendered = reconcile_counting()
+    assert not rendered and set(actions(second).values()) == {"unchanged"}
+
+    # A child deleted by hand comes back from the cached render.
+    client.CoreV1Api(kube_api).delete_namespaced_service("sim-pd-service-decode", env.namespace)
+    wait_for(lambda: env.get("v1", "Service", "sim-pd-service-decode") is None, "deletion")
+    again, rendered = reconcile_counting()
+    assert not rendered and actions(again)["Service/sim-pd-service-decode"] == "created"
+
+    # Templates may read labels, which change no generation: it renders again.
+    labelled = sim()
+    labelled["metadata"]["labels"] = {"team": "search"}
+    env.put(labelled)
+    _, rendered = reconcile_counting()
+    assert rendered
+
+    # A BaseConfig edit renders again and reaches the Deployment.
+    edited = preset("sim")
+    edited["data"]["decodeDeployment"] = edited["data"]["decodeDeployment"].replace(
+        "spec:\n", "spec:\n  minReadySeconds: 9\n", 1
+    )
+    env.put_base_config(edited)
+    configured, rendered = reconcile_counting()
+    assert rendered and actions(configured)["Deployment/sim-pd-decode"] == "configured"
+    decode = env.get("apps/v1", "Deployment", "sim-pd-decode")
+    assert decode is not None and decode["spec"]["minReadySeconds"] == 9
+    _, rendered = reconcile_counting()
+    assert not rendered
+
+    # A spec change renders again: prefill removed, its children pruned.
+    no_prefill = sim()
+    no_prefill["metadata"]["labels"] = {"team": "search"}
+    del no_prefill["spec"]["prefill"]
+    env.put(no_prefill)
+    pruned, rendered = reconcile_counting()
+    assert rendered and actions(pruned)["Deployment/sim-pd-prefill"] == "pruned"
