@@ -111,7 +111,15 @@ class RenderCache:
         except (TypeError, ValueError):  # not JSON (a plugin's odd value): render it each time
             self.drop(key)
             return
-        skeleton = replace(result, objects=[], context=replace(result.context, objects=ObjectSet()))
+        # A snapshot: the caller goes on with `result` (the apply stage stashes its report, with
+        # every live child), and none of that may stay in the cache.
+        context = replace(
+            result.context,
+            objects=ObjectSet(),
+            problems=list(result.context.problems),
+            stash=result.context.stash.copy(),
+        )
+        skeleton = replace(result, objects=[], warnings=list(result.warnings), context=context)
         with self._lock:
             self._entries[key] = _Entry(inputs, skeleton, objects)
 

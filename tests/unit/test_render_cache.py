@@ -7,7 +7,7 @@ from typing import Any
 from support import fresh_renderer, preset, sample
 
 from ms_controller.render_cache import RenderCache, RenderInputs
-from ms_engine import RenderOptions, StashKey
+from ms_engine import Problem, RenderOptions, StashKey
 
 MARK: StashKey[bool] = StashKey("test-mark")
 
@@ -107,3 +107,16 @@ def test_a_render_that_is_not_json_is_not_kept():
     rendered.objects[0].body["metadata"]["annotations"] = {"odd": object()}
     cache.put("ns/sim-pd", inputs(), rendered)
     assert len(cache) == 0
+
+
+def test_what_the_pass_adds_after_the_render_is_not_kept():
+    """The apply stage stashes its report (every live child) in the context it was given."""
+    cache = RenderCache()
+    rendered = fresh_renderer().render(live_model_service(), live_base_config(), until="validate")
+    cache.put("ns/sim-pd", inputs(), rendered)
+    rendered.context.stash[MARK] = True
+    rendered.context.problems.append(Problem("added later", "spec"))
+    hit = cache.get("ns/sim-pd", inputs())
+    assert hit is not None
+    assert MARK not in hit.context.stash
+    assert hit.context.problems == list(rendered.warnings)
