@@ -72,7 +72,9 @@ class RenderCache:
     each lookup's outcome (True for a hit), for the metrics.
 
     The desired objects are kept as compact JSON (a fifth of their size as dicts: 12 KiB for the
-    sim preset's 13 objects) and every hit gets fresh copies, so a pass may change what it gets.
+    sim preset's 13 objects). Every hit gets fresh copies of the objects, the warnings and the
+    stash, which a pass changes (apply stashes its report); the rest of the context (variables,
+    the rendered spec) is shared and only read after the render.
     """
 
     def __init__(self, on_lookup: Callable[[bool], None] | None = None) -> None:
