@@ -218,15 +218,19 @@ def _render(
     """The render up to the apply stage: a copy of the cached one when its inputs are unchanged,
     given this pass's ModelService (its status tells apply which kinds it applied before) and
     cluster."""
-    base_config = parse_base_config(config_map) if config_map is not None else None
-    if cache is None:
+
+    def render() -> RenderResult:
+        base_config = parse_base_config(config_map) if config_map is not None else None
         return renderer.render(model_service, base_config, options, until="validate", around=around)
+
+    if cache is None:
+        return render()
     inputs = RenderInputs.of(live, config_map, options)
-    cached = cache.get(key, inputs)
+    cached = cache.get(key, inputs)  # a fresh copy: this pass may change it
     if cached is not None:
-        context = replace(cached.context, model_service=model_service, options=options)
-        return replace(cached, context=context)
-    rendered = renderer.render(model_service, base_config, options, until="validate", around=around)
+        cached.context.model_service, cached.context.options = model_service, options
+        return cached
+    rendered = render()
     cache.put(key, inputs, rendered)
     return rendered
 
